@@ -1,0 +1,49 @@
+# make demo: all set-up, then the main job.   make test: all set-up, then the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup engine venv images demo test lint unit clean
+
+setup: engine venv images
+
+engine:
+	bash setup/engine.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+images: engine venv
+	$(BIN)/drill images build
+
+# Until `drill run traffic-tango --autopilot` exists: a stack up, traffic through the
+# balancer to every replica, the stack down (also on failure or Ctrl-C).
+demo: setup
+	@set -e; \
+	run=$$($(BIN)/drill up --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["run_id"])'); \
+	trap '$(BIN)/drill down $$run' EXIT INT TERM; \
+	$(BIN)/drill status $$run; \
+	url=$$($(BIN)/drill status $$run --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)[0]["url"])'); \
+	echo "60 requests through the balancer at $$url:"; \
+	for i in $$(seq 1 60); do curl -s -o /dev/null -D - "$$url/api/catalog" | tr -d '\r' | sed -n 's/^[xX]-[sS]erved-[bB]y: //p'; done | sort | uniq -c
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest tests/unit -q
+
+# The whole suite: lint, unit tests and the Docker-backed tests, none skipped.
+test: setup lint
+	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q
+
+clean:
+	-$(BIN)/drill down --all
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

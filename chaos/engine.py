@@ -1,0 +1,181 @@
+"""The one door to the Docker engine (Docker SDK). One client per process.
+
+Everything drill creates carries the labels drill.managed=true and drill.run=<id>, so
+it can be found and reaped by label, as testcontainers does, even after a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from drills.errors import DrillError, EngineUnavailable
+
+LABEL_MANAGED = "drill.managed"
+LABEL_RUN = "drill.run"
+SERVICE_LABEL = "com.docker.compose.service"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    service: str
+    run_id: str
+    status: str
+    health: str | None
+    ports: dict[str, int]
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+@dataclass(frozen=True)
+class Reaped:
+    containers: int
+    networks: int
+    volumes: int
+
+
+def _info(container: Container) -> ContainerInfo:
+    attrs = container.attrs
+    labels = attrs.get("Config", {}).get("Labels") or {}
+    state = attrs.get("State", {})
+    ports: dict[str, int] = {}
+    for private, bindings in (attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
+        for binding in bindings or []:
+            if binding.get("HostIp") in ("127.0.0.1", "") and binding.get("HostPort"):
+                ports[private] = int(binding["HostPort"])
+    return ContainerInfo(
+        name=container.name or "",
+        service=labels.get(SERVICE_LABEL, ""),
+        run_id=labels.get(LABEL_RUN, ""),
+        status=state.get("Status", "unknown"),
+        health=(state.get("Health") or {}).get("Status"),
+        ports=ports,
+    )
+
+
+class Engine:
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    @classmethod
+    def connect(cls) -> Engine:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        try:
+            client = docker.from_env(timeout=120)
+            client.ping()
+        except docker.errors.DockerException as exc:
+            raise EngineUnavailable(
+                f"no Docker engine answers at {where}: start one (`make setup` does, as root on Debian) "
+                f"or set DOCKER_HOST ({_first_line(exc)})"
+            ) from None
+        return cls(client)
+
+    def _labels(self, run_id: str | None) -> list[str]:
+        return [f"{LABEL_RUN}={run_id}"] if run_id else [f"{LABEL_MANAGED}=true"]
+
+    def containers(self, run_id: str | None = None) -> list[ContainerInfo]:
+        found = self.client.containers.list(all=True, filters={"label": self._labels(run_id)})
+        return sorted((_info(c) for c in found), key=lambda c: c.name)
+
+    def container(self, run_id: str, service: str) -> Container:
+        found = self.client.containers.list(
+            all=True, filters={"label": [f"{LABEL_RUN}={run_id}", f"{SERVICE_LABEL}={service}"]}
+        )
+        if not found:
+            raise DrillError(f"run {run_id} has no {service!r} container; is it up? (`drill status`)")
+        return found[0]
+
+    def exec(self, run_id: str, service: str, argv: list[str]) -> tuple[int, str]:
+        result = self.container(run_id, service).exec_run(argv, demux=False)
+        return result.exit_code, (result.output or b"").decode(errors="replace")
+
+    def signal(self, run_id: str, service: str, signal: str) -> None:
+        self.container(run_id, service).kill(signal=signal)
+
+    def run_ids(self) -> set[str]:
+        """Run ids of everything labelled drill.managed: containers, networks and volumes."""
+        ids = {c.run_id for c in self.containers()}
+        filters = {"label": [f"{LABEL_MANAGED}=true"]}
+        ids |= {(n.attrs.get("Labels") or {}).get(LABEL_RUN, "") for n in self.client.networks.list(filters=filters)}
+        ids |= {(v.attrs.get("Labels") or {}).get(LABEL_RUN, "") for v in self.client.volumes.list(filters=filters)}
+        ids.discard("")
+        return ids
+
+    def leftovers(self, run_id: str | None = None) -> list[str]:
+        """Names of every container, network and volume still carrying the run's label."""
+        filters = {"label": self._labels(run_id)}
+        names = [f"container {c.name}" for c in self.client.containers.list(all=True, filters=filters)]
+        names += [f"network {n.name}" for n in self.client.networks.list(filters=filters)]
+        names += [f"volume {v.name}" for v in self.client.volumes.list(filters=filters)]
+        return names
+
+    def reap(self, run_id: str | None) -> Reaped:
+        """Force-remove every container, network and volume with the run's label (all runs if None)."""
+        filters = {"label": self._labels(run_id)}
+        containers = self.client.containers.list(all=True, filters=filters)
+        for container in containers:
+            _ignore_missing(lambda c=container: c.remove(force=True, v=True))
+        networks = self.client.networks.list(filters=filters)
+        for network in networks:
+            _ignore_missing(network.remove)
+        volumes = self.client.volumes.list(filters=filters)
+        for volume in volumes:
+            _ignore_missing(lambda v=volume: v.remove(force=True))
+        return Reaped(len(containers), len(networks), len(volumes))
+
+    # Images -----------------------------------------------------------------
+
+    def image_labels(self, tag: str) -> dict[str, str] | None:
+        try:
+            return dict(self.client.images.get(tag).labels or {})
+        except docker.errors.ImageNotFound:
+            return None
+
+    def pull(self, reference: str) -> bool:
+        """Pull an image; False when no registry can be reached or it is not there."""
+        repository, _, tag = reference.partition(":")
+        try:
+            self.client.images.pull(repository, tag=tag or "latest")
+        except docker.errors.DockerException:
+            return False
+        return True
+
+    def build(self, context: str, tag: str, buildargs: dict[str, str], labels: dict[str, str]) -> Iterator[str]:
+        """Build an image, yielding its progress lines; raise DrillError on a failed step."""
+        stream = self.client.api.build(
+            path=context, tag=tag, buildargs=buildargs, labels=labels, rm=True, forcerm=True, decode=True
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise DrillError(f"building {tag} failed: {str(chunk['error']).strip()}")
+            line = str(chunk.get("stream", "")).strip()
+            if line:
+                yield line
+
+    def import_rootfs(self, tarball: str, tag: str, changes: list[str]) -> None:
+        repository, _, version = tag.partition(":")
+        result: Any = self.client.api.import_image_from_file(
+            tarball, repository=repository, tag=version, changes=changes
+        )
+        if "error" in str(result).lower() and "status" not in str(result).lower():
+            raise DrillError(f"docker import of {tag} failed: {result}")
+
+
+def _ignore_missing(action: Any) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        action()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,144 @@
+"""The `drill` command line. Thin: parse options, call one function, print.
+
+`main` is the one place that turns domain errors into a one-line message and an exit
+code; `--debug` (or DRILL_DEBUG=1) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+
+import typer
+
+from chaos.engine import Engine
+from drills import images as images_mod
+from drills import provision
+from drills.errors import DrillError
+from drills.runs import check_run_id
+from drills.stack import StackSpec
+
+app = typer.Typer(
+    help="Incident drills and chaos game days for a load-balanced web stack.",
+    epilog="Example: drill up --replicas 3",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+images_app = typer.Typer(help="Build the stack's container images.", no_args_is_help=True)
+app.add_typer(images_app, name="images")
+
+_debug = {"on": os.environ.get("DRILL_DEBUG") == "1"}
+
+
+def _progress(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+    if debug:
+        _debug["on"] = True
+
+
+@images_app.command("build", epilog="Example: drill images build --base local")
+def images_build(
+    base: str = typer.Option("auto", help="auto: official images if a registry answers, else local; official; local."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even if images are up to date."),
+) -> None:
+    """Build drill/lb, drill/app and drill/db (a second run reuses what exists)."""
+    images_mod.check_mode(base)
+    started = time.monotonic()
+    built = images_mod.build_images(Engine.connect(), base, _progress, force=force)
+    typer.echo(f"images ready in {time.monotonic() - started:.1f}s: {', '.join(built.values())}")
+
+
+@app.command(epilog="Example: drill up --replicas 3 --json")
+def up(
+    replicas: int = typer.Option(3, "--replicas", "-n", help="Number of app replicas behind the balancer."),
+    port: int = typer.Option(None, "--port", help="Balancer port on 127.0.0.1 (default: a free one Docker picks)."),
+    as_json: bool = typer.Option(False, "--json", help="Print run id and URLs as JSON."),
+) -> None:
+    """Start a reference stack (balancer, replicas, database) and wait until it serves."""
+    spec = StackSpec(replicas=replicas, lb_port=port)
+    started = time.monotonic()
+    record = provision.up(Engine.connect(), spec, _progress)
+    summary = record.summary()
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    typer.echo(f"run {record.run_id} up in {time.monotonic() - started:.1f}s: {replicas} replicas serving")
+    for key in ("url", "stats_url", "runtime_api"):
+        typer.echo(f"  {key:<12} {summary[key]}")
+    typer.echo(f"  {'traffic':<12} {record.extra.get('traffic', '')}")
+    typer.echo(f"take it down with: drill down {record.run_id}")
+
+
+@app.command(epilog="Example: drill status 3fa2c1")
+def status(
+    run_id: str = typer.Argument(None, help="A run id; all runs if omitted."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Show the runs on this machine and whether their stacks are running."""
+    wanted = check_run_id(run_id) if run_id else None
+    rows = provision.status(Engine.connect(), wanted)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        **(r.record.summary() if r.record else {"run_id": r.run_id}),
+                        "state": r.state,
+                        "running": r.running,
+                        "containers": r.containers,
+                    }
+                    for r in rows
+                ]
+            )
+        )
+        return
+    if not rows:
+        typer.echo("no runs")
+        return
+    for r in rows:
+        url = r.record.summary().get("url", "") if r.record else ""
+        typer.echo(f"{r.run_id}  {r.running}/{r.containers} running  {r.state}  {url}")
+
+
+@app.command(epilog="Example: drill down 3fa2c1   or   drill down --all")
+def down(
+    run_id: str = typer.Argument(None, help="The run to remove."),
+    all_runs: bool = typer.Option(False, "--all", help="Remove every drill run on this machine."),
+) -> None:
+    """Remove a run's containers, network and volumes (found by label, also after a crash)."""
+    if bool(run_id) == all_runs:
+        raise typer.BadParameter("give a RUN_ID or --all (one of them)")
+    wanted = None if all_runs else check_run_id(run_id)
+    engine = Engine.connect()
+    ids = provision.known_run_ids(engine) if wanted is None else [wanted]
+    for rid in ids:
+        started = time.monotonic()
+        reaped = provision.down(engine, rid)
+        typer.echo(
+            f"run {rid} down in {time.monotonic() - started:.1f}s "
+            f"(swept {reaped.containers} containers, {reaped.networks} networks, {reaped.volumes} volumes left over)"
+        )
+    if not ids:
+        typer.echo("no runs to remove")
+
+
+def main() -> None:
+    try:
+        app()  # standalone: typer reports usage errors itself (exit 2)
+    except DrillError as exc:
+        if _debug["on"]:
+            traceback.print_exc()
+        typer.echo(f"drill: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""`drill images build`: the stack's images, from official bases or from a base drill makes.
+
+Where a registry answers, lb/app/db build FROM haproxy, python and redis official images.
+Where none does (as on a fresh CI machine), drill debootstraps a minimal Debian with what
+the stack needs, `docker import`s it as drill/base, and builds all three FROM it. Images
+carry a digest of their build context, so a second build reuses what exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from chaos.engine import Engine
+from drills.errors import DrillError, UsageError
+from drills.resources import stack_dir
+from drills.stack import IMAGES
+
+OFFICIAL_BASES = {"lb": "haproxy:2.8", "app": "python:3.12-slim", "db": "redis:7"}
+LOCAL_BASE = "drill/base:bookworm"
+DIGEST_LABEL = "drill.context-digest"
+BASE_LABEL = "drill.base"
+MODES = ("auto", "official", "local")
+
+Progress = Callable[[str], None]
+DEBOOTSTRAP_STAGES = (
+    "I: Retrieving Release",
+    "I: Validating Packages",
+    "I: Installing core packages",
+    "I: Unpacking the base system",
+    "I: Configuring the base system",
+    "I: Base system installed",
+)
+
+
+def context_digest(context: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise UsageError(f"--base must be one of {', '.join(MODES)}, got {mode!r}")
+
+
+def build_images(engine: Engine, mode: str, progress: Progress, force: bool = False) -> dict[str, str]:
+    """Make sure drill/lb, drill/app and drill/db exist and match the shipped contexts."""
+    check_mode(mode)
+    digests = {name: context_digest(stack_dir() / name) for name in IMAGES}
+    stale = [name for name in IMAGES if force or not _current(engine, name, digests[name], mode)]
+    for name in IMAGES:
+        if name not in stale:
+            progress(f"{IMAGES[name]}: up to date, reused")
+    if stale:
+        bases = _bases(engine, mode, progress)
+        for name in stale:
+            _build_one(engine, name, bases[name], digests[name], progress)
+    return dict(IMAGES)
+
+
+def _current(engine: Engine, name: str, digest: str, mode: str) -> bool:
+    labels = engine.image_labels(IMAGES[name])
+    if labels is None or labels.get(DIGEST_LABEL) != digest:
+        return False
+    base = labels.get(BASE_LABEL, "")
+    return mode == "auto" or (base == LOCAL_BASE) == (mode == "local")
+
+
+def _bases(engine: Engine, mode: str, progress: Progress) -> dict[str, str]:
+    if mode in ("auto", "official"):
+        progress("trying the registry for official base images ...")
+        if all(engine.pull(ref) for ref in OFFICIAL_BASES.values()):
+            return dict(OFFICIAL_BASES)
+        if mode == "official":
+            raise DrillError("no registry answers, so official base images cannot be pulled: use --base local")
+        progress("no registry reachable: using drill's own Debian base instead")
+    ensure_local_base(engine, progress)
+    return {name: LOCAL_BASE for name in IMAGES}
+
+
+def _build_one(engine: Engine, name: str, base: str, digest: str, progress: Progress) -> None:
+    tag = IMAGES[name]
+    progress(f"{tag}: building FROM {base}")
+    labels = {DIGEST_LABEL: digest, BASE_LABEL: base, "drill.image": "true"}
+    for line in engine.build(str(stack_dir() / name), tag, {"BASE_IMAGE": base}, labels):
+        if line.startswith("Step "):
+            progress(f"  {line}")
+    progress(f"{tag}: built")
+
+
+def ensure_local_base(engine: Engine, progress: Progress) -> None:
+    """debootstrap a minimal bookworm with the stack's packages and import it as drill/base."""
+    if engine.image_labels(LOCAL_BASE) is not None:
+        progress(f"{LOCAL_BASE}: exists, reused")
+        return
+    if shutil.which("debootstrap") is None or os.geteuid() != 0:
+        raise DrillError(
+            "no registry reachable and drill's local base is missing: building it needs root and "
+            "debootstrap (`apt-get install debootstrap`, or run `make setup` as root)"
+        )
+    packages = [
+        line.strip()
+        for line in (stack_dir() / "base" / "packages.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    mirror = os.environ.get("DRILL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    workdir = Path(tempfile.mkdtemp(prefix="drill-base-"))
+    try:
+        rootfs, tarball = workdir / "rootfs", workdir / "rootfs.tar"
+        progress(f"{LOCAL_BASE}: debootstrap bookworm from {mirror} (about a minute) ...")
+        _stream(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", "bookworm", str(rootfs), mirror],
+            progress,
+            "debootstrap",
+        )
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+            shutil.rmtree(rootfs / junk, ignore_errors=True)
+        _stream(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], progress, "tar")
+        progress(f"{LOCAL_BASE}: docker import")
+        engine.import_rootfs(
+            str(tarball),
+            LOCAL_BASE,
+            ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 'CMD ["/bin/bash"]'],
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stream(argv: list[str], progress: Progress, what: str) -> None:
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    tail: list[str] = []
+    for line in proc.stdout:
+        tail = ([*tail, line.rstrip()])[-5:]
+        if line.startswith(DEBOOTSTRAP_STAGES):
+            progress(f"  {line.rstrip()}")
+    if proc.wait() != 0:
+        raise DrillError(f"{what} failed (exit {proc.returncode}): {' | '.join(tail)}")

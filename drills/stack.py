@@ -1,0 +1,95 @@
+"""What a run's stack looks like, as data: no I/O here.
+
+The top-level docker-compose.yml is the source; a run gets a rendered copy in which
+app1 is the template for app1..appN and `build:` is gone (drill builds images itself,
+see drills.images), plus the environment that fills its variables.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from drills.errors import UsageError
+
+MAX_REPLICAS = 12
+REPLICA = re.compile(r"^app\d+$")
+
+# Stack images, as compose's variables name them.
+IMAGES = {"lb": "drill/lb:latest", "app": "drill/app:latest", "db": "drill/db:latest"}
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """Each replica's finite capacity (see stack/app/server.py)."""
+
+    capacity: int = 8
+    service_ms: float = 20.0
+    queue: int = 32
+    segment_bytes: int = 16384
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    replicas: int = 3
+    lb_port: int | None = None
+    app: AppSettings = field(default_factory=AppSettings)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise UsageError(f"--replicas must be between 1 and {MAX_REPLICAS}, got {self.replicas}")
+        if self.lb_port is not None and not 1 <= self.lb_port <= 65535:
+            raise UsageError(f"--port must be a TCP port between 1 and 65535, got {self.lb_port}")
+
+    @property
+    def services(self) -> list[str]:
+        return ["lb", "db", *self.replica_names]
+
+    @property
+    def replica_names(self) -> list[str]:
+        return [f"app{i}" for i in range(1, self.replicas + 1)]
+
+
+def render_compose(source: dict[str, Any], spec: StackSpec) -> dict[str, Any]:
+    """The run's compose document: replicas expanded from app1, no build sections."""
+    services = source.get("services") or {}
+    if "app1" not in services or "lb" not in services:
+        raise ValueError("docker-compose.yml must define services lb and app1 (the replica template)")
+    template = services["app1"]
+    rendered: dict[str, Any] = {}
+    for name, service in services.items():
+        if not REPLICA.match(name):
+            rendered[name] = _without_build(service)
+    for name in spec.replica_names:
+        replica = _without_build(template)
+        replica["environment"] = {**(template.get("environment") or {}), "REPLICA_NAME": name}
+        rendered[name] = replica
+    rendered["lb"]["depends_on"] = list(spec.replica_names)
+    doc = {k: v for k, v in source.items() if not k.startswith("x-") and k != "services"}
+    return {**doc, "services": rendered}
+
+
+def _without_build(service: dict[str, Any]) -> dict[str, Any]:
+    copied = copy.deepcopy(service)
+    copied.pop("build", None)
+    return copied
+
+
+def stack_env(run_id: str, spec: StackSpec, lb_config_dir: str) -> dict[str, str]:
+    """Values for the compose file's variables. Empty ports let Docker pick free ones."""
+    return {
+        "DRILL_RUN_ID": run_id,
+        "DRILL_LB_IMAGE": IMAGES["lb"],
+        "DRILL_APP_IMAGE": IMAGES["app"],
+        "DRILL_DB_IMAGE": IMAGES["db"],
+        "DRILL_LB_CONFIG_DIR": lb_config_dir,
+        "DRILL_LB_PORT": str(spec.lb_port) if spec.lb_port else "",
+        "DRILL_STATS_PORT": "",
+        "DRILL_API_PORT": "",
+        "DRILL_APP_CAPACITY": str(spec.app.capacity),
+        "DRILL_APP_SERVICE_MS": f"{spec.app.service_ms:g}",
+        "DRILL_APP_QUEUE": str(spec.app.queue),
+        "DRILL_APP_SEGMENT_BYTES": str(spec.app.segment_bytes),
+    }

@@ -1,0 +1,1 @@
+"""How responders work: runbooks, hints and the autopilot (see issue #5)."""

@@ -1,0 +1,55 @@
+"""The CLI's error contract, through the real entry point: one line, non-zero, no traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def drill(*args: str, env: dict[str, str] | None = None, home: Path) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "DRILL_HOME": str(home), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "drills.cli", *args], capture_output=True, text=True, env=full_env, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["down", "nothex"], 2, "RUN_ID 'nothex' is not a run id"),
+        (["up", "--replicas", "0"], 2, "--replicas must be between 1 and"),
+        (["images", "build", "--base", "fast"], 2, "--base must be one of"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_exit_2(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
+    done = drill(*args, home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert done.returncode == code, done.stderr
+    assert needle in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_missing_engine_is_one_line_saying_how_to_get_one(tmp_path: Path) -> None:
+    done = drill("status", home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert done.returncode == 3
+    assert done.stderr.startswith("drill: error: no Docker engine answers at unix:///nonexistent.sock")
+    assert "make setup" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    done = drill("--debug", "status", home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert done.returncode == 3 and "Traceback" in done.stderr
+
+
+def test_down_needs_a_run_or_all(tmp_path: Path) -> None:
+    done = drill("down", home=tmp_path)
+    assert done.returncode == 2 and "give a RUN_ID or --all" in done.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["up"], ["down"], ["status"], ["images", "build"]])
+def test_every_command_has_a_purpose_and_an_example(tmp_path: Path, command: list[str]) -> None:
+    done = drill(*command, "--help", home=tmp_path)
+    assert done.returncode == 0
+    assert "Example: drill" in done.stdout
