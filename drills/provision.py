@@ -132,7 +132,10 @@ UP_STEPS: list[tuple[str, Callable[[Provisioning], None]]] = [
 
 
 def served_by(url: str, requests: int, path: str = "/api/catalog") -> Counter[str]:
-    """Send `requests` GETs over one keep-alive connection; count 200s by X-Served-By."""
+    """Send up to `requests` GETs over one keep-alive connection; count 200s by X-Served-By.
+
+    A readiness probe: it stops at the first answer that is not 200, so one probe of a
+    sick stack costs one slow request, not `requests` of them."""
     host, _, port = url.removeprefix("http://").partition(":")
     conn = http.client.HTTPConnection(host, int(port or 80), timeout=5)
     counts: Counter[str] = Counter()
@@ -141,8 +144,9 @@ def served_by(url: str, requests: int, path: str = "/api/catalog") -> Counter[st
             conn.request("GET", path)
             response = conn.getresponse()
             response.read()
-            if response.status == 200:
-                counts[response.getheader("X-Served-By", "?")] += 1
+            if response.status != 200:
+                break
+            counts[response.getheader("X-Served-By", "?")] += 1
     finally:
         conn.close()
     return counts
