@@ -20,6 +20,7 @@ from drills import provision
 from drills.errors import DrillError
 from drills.runs import check_run_id
 from drills.stack import StackSpec
+from traffic import load as traffic_load
 
 app = typer.Typer(
     help="Incident drills and chaos game days for a load-balanced web stack.",
@@ -128,6 +129,27 @@ def down(
         )
     if not ids:
         typer.echo("no runs to remove")
+
+
+@app.command(epilog="Example: drill load --run 3fa2c1 --rps 200 --duration 30")
+def load(
+    url: str = typer.Option(None, "--url", help="Target http://127.0.0.1:PORT (any HTTP service on this machine)."),
+    run_id: str = typer.Option(None, "--run", help="A run whose balancer to load (also reads the balancer's counts)."),
+    rps: float = typer.Option(100.0, "--rps", help="Target arrival rate, requests per second."),
+    duration: float = typer.Option(10.0, "--duration", help="Seconds of load."),
+    users: int = typer.Option(50, "--users", help="Simulated viewers, each on a browse-then-stream journey."),
+    model: str = typer.Option("constant", "--model", help="Arrivals: constant or poisson."),
+    path: str = typer.Option(None, "--path", help="GET this path every time instead of the viewers' journeys."),
+    slo_ms: float = typer.Option(400.0, "--slo-ms", help="A request slower than this hurts its viewer."),
+    webhook: str = typer.Option(None, "--webhook", help="Also post alerts (Slack JSON) to this local URL."),
+    metrics_port: int = typer.Option(None, "--metrics-port", help="Serve the SLIs for Prometheus on 127.0.0.1."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Drive simulated viewers at a target rate (open model) and report latency, errors, shares."""
+    result = traffic_load.load_command(
+        url, run_id, rps, duration, users, model, path, slo_ms, webhook, metrics_port, _progress
+    )
+    typer.echo(json.dumps(result.as_dict()) if as_json else traffic_load.format_result(result))
 
 
 def main() -> None:

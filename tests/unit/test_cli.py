@@ -1,6 +1,7 @@
 """The CLI's error contract, through the real entry point: one line, non-zero, no traceback."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,8 +49,33 @@ def test_down_needs_a_run_or_all(tmp_path: Path) -> None:
     assert done.returncode == 2 and "give a RUN_ID or --all" in done.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["up"], ["down"], ["status"], ["images", "build"]])
+@pytest.mark.parametrize("command", [[], ["up"], ["down"], ["status"], ["load"], ["images", "build"]])
 def test_every_command_has_a_purpose_and_an_example(tmp_path: Path, command: list[str]) -> None:
     done = drill(*command, "--help", home=tmp_path)
     assert done.returncode == 0
     assert "Example: drill" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["load", "--url", "http://example.com/"], "drill sends load only to this machine"),
+        (["load", "--url", "ftp://127.0.0.1/"], "expected http://127.0.0.1:PORT"),
+        (["load", "--url", "http://127.0.0.1:9/", "--rps", "0"], "--rps must be between 1 and"),
+        (["load"], "give --url URL or --run RUN_ID"),
+        (["load", "--run", "abcdef"], "--run abcdef: no such run is up"),
+    ],
+)
+def test_bad_load_arguments_are_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
+    done = drill(*args, home=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert needle in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_load_against_nothing_fails_fast_and_clearly(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    done = drill("load", "--url", f"http://127.0.0.1:{port}", "--duration", "5", home=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"drill: error: --url http://127.0.0.1:{port}: cannot connect (Connection refused)"

@@ -1,0 +1,92 @@
+"""The run's monitor: client-side windows, the balancer's own counters, alert rules, sinks.
+
+It ticks on the generator's event loop. The balancer is read through its runtime API in a
+worker thread (a blocking socket call must not delay the senders), so a fault the client
+cannot see, such as a server in maintenance, is still on record, and the two sources'
+per-replica counts can be compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chaos.haproxy import RuntimeApi, ServerStat
+from drills.errors import DrillError
+from telemetry.exporter import MetricsServer
+from telemetry.rules import AlertEvent, Alerting
+from telemetry.sinks import Sink
+from telemetry.windows import Slis, Window
+from traffic.sample import Sample
+
+
+def responses(servers: list[ServerStat]) -> dict[str, int]:
+    return {s.name: sum(s.responses.values()) for s in servers}
+
+
+@dataclass
+class BalancerView:
+    """The balancer's side: server states now, and responses counted since `start`."""
+
+    api: RuntimeApi
+    start: dict[str, int] = field(default_factory=dict)
+    latest: list[ServerStat] = field(default_factory=list)
+
+    def weights(self) -> dict[str, int]:
+        return {s.name: s.weight for s in self.api.servers()}
+
+    def begin(self) -> None:
+        self.latest = self.api.servers()
+        self.start = responses(self.latest)
+
+    def refresh(self) -> None:
+        with contextlib.suppress(DrillError):  # keep the last reading; the client still sees the outage
+            self.latest = self.api.servers()
+
+    def counts_since_start(self) -> dict[str, int]:
+        now = responses(self.latest)
+        return {name: now[name] - self.start.get(name, 0) for name in sorted(now)}
+
+
+@dataclass
+class Monitor:
+    window: Window
+    alerting: Alerting
+    sinks: list[Sink]
+    balancer: BalancerView | None = None
+    metrics: MetricsServer | None = None
+    tick_s: float = 0.5
+    events: list[AlertEvent] = field(default_factory=list)
+    latest: Slis | None = None
+    on_tick: Callable[[Slis], None] | None = None
+
+    def on_sample(self, sample: Sample) -> None:
+        self.window.add(sample)
+
+    def evaluate(self, now: float) -> list[AlertEvent]:
+        """One tick of pure work: SLIs at `now`, rules, events to sinks."""
+        self.latest = self.window.slis(now)
+        fresh = self.alerting.evaluate(self.latest)
+        for event in fresh:
+            self.events.append(event)
+            for sink in self.sinks:
+                sink.send(event)
+        if self.metrics is not None:
+            self.metrics.latest, self.metrics.firing = self.latest, self.alerting.firing()
+        if self.on_tick is not None:
+            self.on_tick(self.latest)
+        return fresh
+
+    async def watch(self, elapsed: Callable[[], float], done: asyncio.Event) -> None:
+        """Tick until `done` is set: read the balancer, evaluate the window."""
+        while not done.is_set():
+            if self.balancer is not None:
+                await asyncio.to_thread(self.balancer.refresh)
+            self.evaluate(elapsed())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=self.tick_s)
+        if self.balancer is not None:
+            await asyncio.to_thread(self.balancer.refresh)
+        self.evaluate(elapsed())

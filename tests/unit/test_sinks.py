@@ -1,0 +1,87 @@
+"""Alert sinks and the metrics exporter, over real loopback sockets (no Docker)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import pytest
+
+from drills.errors import UsageError
+from telemetry.exporter import MetricsServer, render_prometheus
+from telemetry.rules import AlertEvent
+from telemetry.sinks import WebhookSink, slack_payload
+from telemetry.windows import Slis
+
+EVENT = AlertEvent("alert_fired", "high-latency", "p95_latency_ms > 400 for 3s", 12.5, 612.0, {"error_rate": 0.0})
+SLIS = Slis(9.0, 5.0, 500, 100.0, 0.01, 0, 20.0, 30.0, 40.0, 50.0, {"app1": 0.6, "app2": 0.4}, {}, 0.1, 0.96, 50, 0.2)
+
+
+class Received(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        Received.bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_webhook_posts_slack_json() -> None:
+    server = HTTPServer(("127.0.0.1", 0), Received)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sink = WebhookSink(f"http://127.0.0.1:{server.server_address[1]}/hook")
+    try:
+        sink.send(EVENT)
+        sink.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sink.delivered == 1
+    assert Received.bodies[-1] == slack_payload(EVENT)
+    assert "high-latency FIRED" in str(Received.bodies[-1]["text"])
+
+
+def test_a_dead_webhook_never_stalls_the_caller() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens once this closes
+    sink = WebhookSink(f"http://127.0.0.1:{port}/hook", attempts=2)
+    started = time.monotonic()
+    for _ in range(5):
+        sink.send(EVENT)
+    assert time.monotonic() - started < 0.5, "send() must only enqueue"
+    sink.close()
+    assert sink.delivered == 0 and sink.dropped == 5
+
+
+def test_webhook_must_be_local() -> None:
+    with pytest.raises(UsageError, match="--webhook"):
+        WebhookSink("https://hooks.slack.com/services/x")
+
+
+def test_prometheus_text_carries_slis_shares_and_firing_rules() -> None:
+    text = render_prometheus(SLIS, ["high-latency"])
+    assert "drill_p95_latency_ms 30\n" in text
+    assert 'drill_replica_share{replica="app1"} 0.6' in text
+    assert 'drill_alert_firing{rule="high-latency"} 1' in text
+
+
+def test_metrics_server_serves_on_loopback_and_refuses_a_taken_port() -> None:
+    server = MetricsServer(0)
+    try:
+        server.latest = SLIS
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as response:
+            assert b"drill_error_rate 0.01" in response.read()
+        with pytest.raises(UsageError, match=f"--metrics-port {server.port}: cannot listen"):
+            MetricsServer(server.port)
+    finally:
+        server.close()

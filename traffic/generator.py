@@ -1,0 +1,172 @@
+"""The load generator: raw asyncio streams, HTTP/1.1 keep-alive, one process, one core.
+
+Chosen by measurement (../shared/reference/measurements.md and benchmarks/): raw asyncio
+streams are the cheapest Python client per request (about 95 us CPU, 0.67x wrk), aiohttp
+costs 2.7x that and httpx cannot reach 1,000 req/s. An open model: a request is due at its
+scheduled time whatever the earlier ones are doing; latency runs from that time, and a send
+that could not leave on time (no free connection, a busy loop) is counted late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from drills.errors import UsageError
+from traffic.sample import Sample
+from traffic.schedule import Arrivals, Audience
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_CONNECTIONS = 256
+REQUEST_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int
+    base_path: str
+
+    @classmethod
+    def parse(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise UsageError(f"--url {url!r}: expected http://127.0.0.1:PORT[/path]")
+        if parts.hostname not in LOOPBACK:
+            raise UsageError(f"--url {url!r}: drill sends load only to this machine (127.0.0.1 or localhost)")
+        try:
+            port = parts.port or 80
+        except ValueError:
+            raise UsageError(f"--url {url!r}: the port is not a number between 1 and 65535") from None
+        return cls(parts.hostname, port, parts.path.rstrip("/"))
+
+
+class Connections:
+    """A bounded pool of keep-alive connections; waiting for one makes a send late."""
+
+    def __init__(self, target: Target, limit: int = MAX_CONNECTIONS) -> None:
+        self.target = target
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(limit)
+
+    async def acquire(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        await self._slots.acquire()
+        if self._idle:
+            return self._idle.pop()
+        try:
+            reader, writer = await asyncio.open_connection(self.target.host, self.target.port)
+        except BaseException:
+            self._slots.release()
+            raise
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reader, writer
+
+    def release(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], reusable: bool) -> None:
+        if reusable:
+            self._idle.append(conn)
+        else:
+            conn[1].close()
+        self._slots.release()
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
+async def _exchange(
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+) -> tuple[int, int, str, bool]:
+    """Send one request; return (status, body bytes, X-Served-By, keep-alive)."""
+    reader, writer = conn
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, replica, keep = 0, "", True
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        key = name.strip().lower()
+        if key == b"content-length":
+            length = int(value)
+        elif key == b"x-served-by":
+            replica = value.strip().decode()
+        elif key == b"connection" and value.strip().lower() == b"close":
+            keep = False
+    if length:
+        await reader.readexactly(length)
+    return status, length, replica, keep
+
+
+class Generator:
+    """Runs one bounded load: `arrivals` from `audience` against `target`, samples to `on_sample`."""
+
+    def __init__(
+        self, target: Target, arrivals: Arrivals, audience: Audience, on_sample: Callable[[Sample], None]
+    ) -> None:
+        self.target = target
+        self.arrivals = arrivals
+        self.audience = audience
+        self.on_sample = on_sample
+        self.sent = 0
+        self._host = f"Host: {target.host}:{target.port}\r\nUser-Agent: drill-load\r\n\r\n".encode()
+
+    async def _one(self, pool: Connections, t0: float, offset: float, user: int, path: str) -> None:
+        loop = asyncio.get_running_loop()
+        due = t0 + offset
+        status, size, replica, error, send_delay = 0, 0, "", "", 0.0
+        conn = None
+        reusable = False
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                conn = await pool.acquire()
+                send_delay = loop.time() - due
+                request = b"GET " + (self.target.base_path + path).encode() + b" HTTP/1.1\r\n" + self._host
+                status, size, replica, reusable = await _exchange(conn, request)
+        except TimeoutError:
+            error = f"no answer within {REQUEST_TIMEOUT_S:g}s"
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if conn is not None:
+                pool.release(conn, reusable and not error)
+        self.on_sample(Sample(offset, send_delay, loop.time() - due, status, size, replica, user, error))
+
+    async def run(self, deadline_s: float | None = None) -> None:
+        """Send on schedule; stop at the schedule's end, then wait (bounded) for answers."""
+        loop = asyncio.get_running_loop()
+        pool = Connections(self.target)
+        pending: set[asyncio.Task[None]] = set()
+        t0 = loop.time()
+        stop_at = t0 + (deadline_s if deadline_s is not None else self.arrivals.duration_s)
+        try:
+            for offset in self.arrivals.offsets():
+                delay = t0 + offset - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if loop.time() > stop_at:
+                    break
+                step = self.audience.next()
+                task = loop.create_task(self._one(pool, t0, offset, step.user, step.path))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                self.sent += 1
+            if pending:
+                await asyncio.wait(pending, timeout=REQUEST_TIMEOUT_S + 1)
+        finally:
+            for task in pending:
+                task.cancel()
+            pool.close()
+
+
+def check_reachable(target: Target, timeout_s: float = 3.0) -> None:
+    """Fail fast with a clear error when nothing listens at the target."""
+    try:
+        socket.create_connection((target.host, target.port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UsageError(f"--url http://{target.host}:{target.port}: cannot connect ({exc.strerror or exc})") from None

@@ -1,0 +1,207 @@
+"""`drill load`: one bounded load test with its monitor, from spec to result."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chaos.haproxy import RuntimeApi
+from drills.errors import UsageError
+from drills.runs import RunDir, check_run_id
+from telemetry.exporter import MetricsServer
+from telemetry.monitor import BalancerView, Monitor
+from telemetry.rules import AlertEvent, Alerting, AlertRule, default_rules
+from telemetry.sinks import Sink, TerminalSink, WebhookSink
+from telemetry.windows import Slis, Window, expected_from_weights
+from traffic.generator import Generator, Target, check_reachable
+from traffic.sample import LoadReport, Sample, summarize
+from traffic.schedule import MODELS, Arrivals, Audience
+
+MAX_RPS = 20_000
+MAX_DURATION_S = 3_600
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    url: str
+    rps: float = 100.0
+    duration_s: float = 10.0
+    users: int = 50
+    model: str = "constant"
+    path: str | None = None
+    slo_ms: float = 400.0
+    window_s: float = 5.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.rps <= MAX_RPS:
+            raise UsageError(f"--rps must be between 1 and {MAX_RPS}, got {self.rps:g}")
+        if not 0 < self.duration_s <= MAX_DURATION_S:
+            raise UsageError(f"--duration must be between 1 and {MAX_DURATION_S} seconds, got {self.duration_s:g}")
+        if self.users < 1:
+            raise UsageError(f"--users must be at least 1, got {self.users}")
+        if self.model not in MODELS:
+            raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        if self.path is not None and not self.path.startswith("/"):
+            raise UsageError(f"--path must start with '/', got {self.path!r}")
+        Target.parse(self.url)
+
+
+@dataclass
+class LoadResult:
+    report: LoadReport
+    events: list[AlertEvent]
+    expected_shares: dict[str, float]
+    balancer_counts: dict[str, int] | None
+    final: Slis | None
+    samples: list[Sample] = field(default_factory=list, repr=False)
+
+    def replica_rows(self) -> dict[str, dict[str, float | int | None]]:
+        r = self.report
+        return {
+            name: {
+                "requests": r.replicas.get(name, 0),
+                "share": r.shares.get(name, 0.0),
+                "expected_share": self.expected_shares.get(name),
+                "balancer_responses": (self.balancer_counts or {}).get(name),
+            }
+            for name in sorted(set(r.replicas) | set(self.expected_shares) | set(self.balancer_counts or {}))
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        r = self.report
+        return {
+            "target_rate": r.target_rate,
+            "achieved_rate": round(r.achieved_rate, 2),
+            "duration_s": r.duration_s,
+            "requests": r.requests,
+            "late_sends": r.late,
+            "errors": r.errors,
+            "latency_ms": {"p50": r.p50_ms, "p95": r.p95_ms, "p99": r.p99_ms, "max": r.max_ms},
+            "replicas": self.replica_rows(),
+            "audience_affected": self.final.audience_affected if self.final else None,
+            "alerts": [event.__dict__ for event in self.events],
+        }
+
+
+def run_load(
+    spec: LoadSpec,
+    *,
+    rules: list[AlertRule] | None = None,
+    sinks: list[Sink] | None = None,
+    balancer: RuntimeApi | None = None,
+    metrics_port: int | None = None,
+    on_tick: Callable[[Slis], None] | None = None,
+) -> LoadResult:
+    target = Target.parse(spec.url)
+    check_reachable(target)
+    view = BalancerView(balancer) if balancer is not None else None
+    expected = expected_from_weights(view.weights()) if view is not None else {}
+    metrics = MetricsServer(metrics_port) if metrics_port is not None else None
+    samples: list[Sample] = []
+    monitor = Monitor(
+        Window(spec.window_s, spec.slo_ms, expected),
+        Alerting(rules if rules is not None else default_rules()),
+        sinks or [],
+        balancer=view,
+        metrics=metrics,
+        on_tick=on_tick,
+    )
+
+    def record(sample: Sample) -> None:
+        samples.append(sample)
+        monitor.on_sample(sample)
+
+    arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
+    generator = Generator(target, arrivals, Audience(spec.users, seed=spec.seed, fixed_path=spec.path), record)
+    if view is not None:
+        view.begin()
+    try:
+        asyncio.run(_drive(generator, monitor))
+    finally:
+        if metrics is not None:
+            metrics.close()
+    report = summarize(samples, spec.rps, spec.duration_s)
+    counts = view.counts_since_start() if view is not None else None
+    return LoadResult(report, monitor.events, expected, counts, monitor.latest, samples)
+
+
+async def _drive(generator: Generator, monitor: Monitor) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    done = asyncio.Event()
+    watcher = loop.create_task(monitor.watch(lambda: loop.time() - started, done))
+    try:
+        await generator.run()
+    finally:
+        done.set()
+        await watcher
+
+
+def format_result(result: LoadResult) -> str:
+    """The end-of-load table."""
+    r = result.report
+    lines = [
+        f"rate      {r.achieved_rate:8.1f} req/s achieved of {r.target_rate:g} target "
+        f"({r.requests} requests in {r.duration_s:g}s)",
+        f"late      {r.late:8d} sends more than 10 ms behind schedule",
+        f"errors    {r.errors:8d} ({(r.errors / r.requests if r.requests else 0):.1%})",
+        f"latency   p50 {r.p50_ms:.1f} ms   p95 {r.p95_ms:.1f} ms   p99 {r.p99_ms:.1f} ms   max {r.max_ms:.1f} ms",
+    ]
+    if result.final is not None:
+        lines.append(f"audience  {result.final.audience_affected:.0%} of users affected in the last window")
+    lines.append(f"{'replica':<10}{'requests':>10}{'share':>8}{'expected':>10}{'balancer':>10}")
+    for name, row in result.replica_rows().items():
+        expected = "" if row["expected_share"] is None else f"{row['expected_share']:.1%}"
+        balancer = "" if row["balancer_responses"] is None else str(row["balancer_responses"])
+        lines.append(f"{name:<10}{row['requests']:>10}{row['share']:>8.1%}{expected:>10}{balancer:>10}")
+    lines += [event.describe() for event in result.events]
+    return "\n".join(lines)
+
+
+def _target_of_run(run_id: str) -> tuple[str, RuntimeApi]:
+    record = RunDir(check_run_id(run_id)).load()
+    if record is None or record.endpoints is None:
+        raise UsageError(f"--run {run_id}: no such run is up on this machine (see `drill status`)")
+    return record.endpoints.url, RuntimeApi("127.0.0.1", record.endpoints.api_port)
+
+
+def load_command(
+    url: str | None,
+    run_id: str | None,
+    rps: float,
+    duration_s: float,
+    users: int,
+    model: str,
+    path: str | None,
+    slo_ms: float,
+    webhook: str | None,
+    metrics_port: int | None,
+    progress: Callable[[str], None],
+) -> LoadResult:
+    """`drill load`: resolve the target, wire the sinks, run, and close what was opened."""
+    if (url is None) == (run_id is None):
+        raise UsageError("give --url URL or --run RUN_ID (one of them)")
+    balancer = None
+    if run_id is not None:
+        url, balancer = _target_of_run(run_id)
+    assert url is not None
+    spec = LoadSpec(url, rps, duration_s, users, model, path, slo_ms)
+    hook = WebhookSink(webhook) if webhook else None
+    sinks: list[Sink] = [TerminalSink(progress), *([hook] if hook else [])]
+    last = [-1]
+
+    def show(slis: Slis) -> None:
+        if int(slis.at) > last[0]:
+            last[0] = int(slis.at)
+            progress(
+                f"  {slis.at:5.1f}s  {slis.rate:7.1f} req/s  p95 {slis.p95_latency_ms:6.1f} ms  "
+                f"errors {slis.error_rate:6.1%}  late {slis.late_sends}"
+            )
+
+    try:
+        return run_load(spec, sinks=sinks, balancer=balancer, metrics_port=metrics_port, on_tick=show)
+    finally:
+        if hook is not None:
+            hook.close()

@@ -1,0 +1,85 @@
+"""When requests are due and who sends them: pure, seeded, no clock.
+
+Open model: the schedule is fixed before the first response arrives, so a slow server
+cannot slow the senders down and hide its own slowness (no coordinated omission).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+MODELS = ("constant", "poisson")
+# The app's catalog (stack/app/server.py); a journey streams segments of one title.
+TITLES = ("ocean-drift", "night-shift", "city-lights", "the-long-tango", "mountain-echo")
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Send offsets (seconds from the start) at `rate` per second for `duration_s`."""
+
+    rate: float
+    duration_s: float
+    model: str = "constant"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.duration_s <= 0:
+            raise ValueError("rate and duration must be positive")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}")
+
+    @property
+    def expected(self) -> int:
+        return int(self.rate * self.duration_s)
+
+    def offsets(self) -> Iterator[float]:
+        if self.model == "constant":
+            for i in range(self.expected):
+                yield i / self.rate
+            return
+        rng = random.Random(self.seed)
+        at = rng.expovariate(self.rate)
+        cap = 2 * self.expected + 100  # bounded in count even for an unlucky draw
+        while at < self.duration_s and cap > 0:
+            yield at
+            at += rng.expovariate(self.rate)
+            cap -= 1
+
+
+@dataclass(frozen=True)
+class Step:
+    user: int
+    path: str
+
+
+class Audience:
+    """`users` viewers, each on a journey: browse the catalog, stream `segments` of a title, repeat.
+
+    Requests go to users in turn, so every user is active all through a load and the share of
+    the audience affected in a window means what it says."""
+
+    def __init__(self, users: int, segments: int = 20, seed: int = 0, fixed_path: str | None = None) -> None:
+        if users < 1:
+            raise ValueError("an audience needs at least one user")
+        self.users = users
+        self._segments = segments
+        self._fixed = fixed_path
+        self._rng = random.Random(seed)
+        self._position = [0] * users  # 0: browse next; k >= 1: stream segment k next
+        self._title = [self._rng.choice(TITLES) for _ in range(users)]
+        self._turn = 0
+
+    def next(self) -> Step:
+        user = self._turn % self.users
+        self._turn += 1
+        if self._fixed is not None:
+            return Step(user, self._fixed)
+        position = self._position[user]
+        if position == 0:
+            self._title[user] = self._rng.choice(TITLES)
+            self._position[user] = 1
+            return Step(user, "/api/catalog")
+        self._position[user] = 0 if position >= self._segments else position + 1
+        return Step(user, f"/stream/{self._title[user]}/{position}")
