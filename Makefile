@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup engine venv images demo test lint unit clean
+.PHONY: setup engine venv images demo test lint unit bench clean
 
 setup: engine venv images
 
@@ -43,6 +43,14 @@ unit: venv
 # The whole suite: lint, unit tests and the Docker-backed tests, none skipped.
 test: setup lint
 	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q
+
+# Benchmarks print ratios against a reference measured in the same run (not timed tests).
+# STEADY_MINUTES=10 by default for the false-alert check; lower it for a quick look.
+bench: setup
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
+		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python benchmarks/bench_stack.py 5
+	$(BIN)/python benchmarks/bench_load.py
 
 clean:
 	-$(BIN)/drill down --all

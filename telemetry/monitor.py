@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from chaos.haproxy import RuntimeApi, ServerStat
@@ -61,13 +61,14 @@ class Monitor:
     events: list[AlertEvent] = field(default_factory=list)
     latest: Slis | None = None
     on_tick: Callable[[Slis], None] | None = None
+    in_flight: Callable[[], Iterable[tuple[float, int]]] = tuple
 
     def on_sample(self, sample: Sample) -> None:
         self.window.add(sample)
 
     def evaluate(self, now: float) -> list[AlertEvent]:
         """One tick of pure work: SLIs at `now`, rules, events to sinks."""
-        self.latest = self.window.slis(now)
+        self.latest = self.window.slis(now, list(self.in_flight()))
         fresh = self.alerting.evaluate(self.latest)
         for event in fresh:
             self.events.append(event)

@@ -8,6 +8,7 @@ a starved replica is the point of the drill.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from traffic.sample import Sample, percentile
@@ -80,17 +81,21 @@ class Window:
         while self._samples and self._samples[0].completed <= now - self.span_s:
             self._samples.popleft()
 
-    def slis(self, now: float) -> Slis:
+    def slis(self, now: float, in_flight: Iterable[tuple[float, int]] = ()) -> Slis:
+        """SLIs at `now`. `in_flight` (scheduled offset, user) of unanswered requests: those older
+        than the SLO count as slow already, with their age so far as a lower bound on latency, so
+        a replica that stalls shows up before its requests time out."""
         self._evict(now)
         rows = [s for s in self._samples if s.completed <= now]
-        latencies = sorted(s.latency * 1000 for s in rows)
+        overdue = [(now - at, user) for at, user in in_flight if (now - at) * 1000 > self.slo_ms]
+        latencies = sorted([s.latency * 1000 for s in rows] + [age * 1000 for age, _ in overdue])
         served = Counter(s.replica for s in rows if s.replica)
         total_served = sum(served.values())
         names = sorted(set(served) | set(self.expected_shares))
         shares = {n: (served[n] / total_served if total_served else 0.0) for n in names}
         skew, fairness = self._balance(shares, served)
-        users = {s.user for s in rows}
-        hurt = {s.user for s in rows if s.failed or s.latency * 1000 > self.slo_ms}
+        users = {s.user for s in rows} | {user for _, user in overdue}
+        hurt = {s.user for s in rows if s.failed or s.latency * 1000 > self.slo_ms} | {user for _, user in overdue}
         return Slis(
             at=now,
             window_s=self.span_s,

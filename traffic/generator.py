@@ -114,10 +114,13 @@ class Generator:
         self.audience = audience
         self.on_sample = on_sample
         self.sent = 0
+        self.in_flight: dict[int, tuple[float, int]] = {}  # request number -> (scheduled offset, user)
         self._host = f"Host: {target.host}:{target.port}\r\nUser-Agent: drill-load\r\n\r\n".encode()
 
     async def _one(self, pool: Connections, t0: float, offset: float, user: int, path: str) -> None:
         loop = asyncio.get_running_loop()
+        number = self.sent
+        self.in_flight[number] = (offset, user)
         due = t0 + offset
         status, size, replica, error, send_delay = 0, 0, "", "", 0.0
         conn = None
@@ -135,6 +138,7 @@ class Generator:
         finally:
             if conn is not None:
                 pool.release(conn, reusable and not error)
+            self.in_flight.pop(number, None)
         self.on_sample(Sample(offset, send_delay, loop.time() - due, status, size, replica, user, error))
 
     async def run(self, deadline_s: float | None = None) -> None:

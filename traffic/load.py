@@ -115,6 +115,7 @@ def run_load(
 
     arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
     generator = Generator(target, arrivals, Audience(spec.users, seed=spec.seed, fixed_path=spec.path), record)
+    monitor.in_flight = generator.in_flight.values
     if view is not None:
         view.begin()
     try:

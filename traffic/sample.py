@@ -56,10 +56,13 @@ class LoadReport:
     max_ms: float
     bytes: int
     replicas: dict[str, int]
+    send_span_s: float = 0.0
 
     @property
     def achieved_rate(self) -> float:
-        return self.requests / self.duration_s if self.duration_s else 0.0
+        """Requests over the time it really took to send them: late sends stretch it."""
+        span = max(self.duration_s, self.send_span_s)
+        return self.requests / span if span else 0.0
 
     @property
     def shares(self) -> dict[str, float]:
@@ -83,4 +86,5 @@ def summarize(samples: Iterable[Sample], target_rate: float, duration_s: float) 
         max_ms=latencies[-1] if latencies else 0.0,
         bytes=sum(s.bytes for s in rows),
         replicas=dict(sorted(served.items())),
+        send_span_s=max((s.scheduled + s.send_delay for s in rows), default=0.0) + 1 / target_rate,
     )

@@ -68,4 +68,21 @@ def test_summary_of_a_load() -> None:
     report = summarize(rows, target_rate=101, duration_s=1.0)
     assert report.requests == 101 and report.errors == 1 and report.late == 1
     assert report.replicas == {"app1": 50, "app2": 50} and report.shares["app1"] == 0.5
-    assert report.max_ms == 109 and report.achieved_rate == 101
+    assert report.max_ms == 109
+    assert report.achieved_rate == pytest.approx(101 / (1.05 + 1 / 101))  # the late send stretched the span
+
+
+def test_an_on_time_load_achieves_its_target() -> None:
+    rows = [sample(i / 100) for i in range(100)]
+    assert summarize(rows, target_rate=100, duration_s=1.0).achieved_rate == pytest.approx(100)
+
+
+def test_requests_stuck_past_the_slo_count_before_they_complete() -> None:
+    window = Window(span_s=5, slo_ms=400)
+    for i in range(40):
+        window.add(sample(i * 0.1, user=i % 4))
+    stuck = [(3.0, 9), (3.2, 9), (3.9, 8)]  # scheduled offsets and users of unanswered requests
+    slis = window.slis(now=4.0, in_flight=stuck)
+    assert slis.requests == 40, "unanswered requests are not completions"
+    assert slis.max_latency_ms == pytest.approx(1000)  # the oldest has waited 1 s so far
+    assert slis.users_active == 5 and slis.audience_affected == pytest.approx(1 / 5)  # user 8 is not late yet
