@@ -21,16 +21,15 @@ $(VENV)/.installed: pyproject.toml
 images: engine venv
 	$(BIN)/drill images build
 
-# Until `drill run traffic-tango --autopilot` exists: a stack up, traffic through the
-# balancer to every replica, the stack down (also on failure or Ctrl-C).
+# Until `drill run traffic-tango --autopilot` exists: a stack up, simulated viewers through the
+# balancer to every replica (with the balancer's own counts beside), the stack down (also on
+# failure or Ctrl-C).
 demo: setup
 	@set -e; \
 	run=$$($(BIN)/drill up --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["run_id"])'); \
 	trap '$(BIN)/drill down $$run' EXIT INT TERM; \
 	$(BIN)/drill status $$run; \
-	url=$$($(BIN)/drill status $$run --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)[0]["url"])'); \
-	echo "60 requests through the balancer at $$url:"; \
-	for i in $$(seq 1 60); do curl -s -o /dev/null -D - "$$url/api/catalog" | tr -d '\r' | sed -n 's/^[xX]-[sS]erved-[bB]y: //p'; done | sort | uniq -c
+	$(BIN)/drill load --run $$run --rps 200 --duration 10 --users 40
 
 lint: venv
 	$(BIN)/ruff check .

@@ -31,7 +31,6 @@ command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 |
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v iptables >/dev/null || need+=(iptables)
 command -v docker-init >/dev/null || [ -x /usr/bin/docker-init ] || need+=(tini)
-command -v curl >/dev/null || need+=(curl)
 
 if [ ${#need[@]} -gt 0 ]; then
   if engine_answers && [[ " ${need[*]} " != *" docker-compose "* ]]; then
