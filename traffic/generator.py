@@ -88,7 +88,8 @@ async def _exchange(
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
-    length, replica, keep = 0, "", True
+    length, replica, keep = 0, "", lines[0].startswith(b"HTTP/1.1")  # HTTP/1.0 closes unless told
+
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         key = name.strip().lower()
@@ -96,8 +97,8 @@ async def _exchange(
             length = int(value)
         elif key == b"x-served-by":
             replica = value.strip().decode()
-        elif key == b"connection" and value.strip().lower() == b"close":
-            keep = False
+        elif key == b"connection":
+            keep = value.strip().lower() == b"keep-alive" or (keep and value.strip().lower() != b"close")
     if length:
         await reader.readexactly(length)
     return status, length, replica, keep

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chaos.haproxy import RuntimeApi
-from drills.errors import UsageError
+from drills.errors import Interrupted, UsageError
 from drills.runs import RunDir, check_run_id
 from telemetry.exporter import MetricsServer
 from telemetry.monitor import BalancerView, Monitor
@@ -203,6 +203,8 @@ def load_command(
 
     try:
         return run_load(spec, sinks=sinks, balancer=balancer, metrics_port=metrics_port, on_tick=show)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted: load stopped; nothing was left running") from None
     finally:
         if hook is not None:
             hook.close()

@@ -1,0 +1,74 @@
+"""The generator against small real servers on loopback (no Docker): open model, HTTP/1.0 and 1.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+
+import pytest
+
+from traffic.load import LoadSpec, run_load
+
+
+class Quick(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        body = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Served-By", "solo")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class KeepAlive(Quick):
+    protocol_version = "HTTP/1.1"
+
+
+class Slow(Quick):
+    """Takes 200 ms per request on a single-threaded server: answers queue up one behind another."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        time.sleep(0.2)
+        super().do_GET()
+
+
+def serve(server: HTTPServer) -> Iterator[str]:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(params=[Quick, KeepAlive], ids=["http1.0-close", "http1.1-keepalive"])
+def quick_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from serve(ThreadingHTTPServer(("127.0.0.1", 0), request.param))
+
+
+@pytest.fixture()
+def slow_url() -> Iterator[str]:
+    yield from serve(HTTPServer(("127.0.0.1", 0), Slow))
+
+
+def test_sends_exactly_the_schedule_and_reads_every_answer(quick_url: str) -> None:
+    result = run_load(LoadSpec(quick_url, rps=100, duration_s=1.0, path="/x", users=5), rules=[])
+    report = result.report
+    assert report.requests == 100 and report.errors == 0
+    assert report.replicas == {"solo": 100} and report.bytes == 200
+
+
+def test_a_slow_server_cannot_hide_behind_the_schedule(slow_url: str) -> None:
+    """10 arrivals a second, one answer per 200 ms: latency from the schedule grows with the backlog.
+
+    A closed-model client would report 200 ms for every request."""
+    result = run_load(LoadSpec(slow_url, rps=10, duration_s=2.0, path="/"), rules=[])
+    latencies = sorted(s.latency for s in result.samples)
+    assert len(latencies) == 20 and result.report.errors == 0
+    assert latencies[0] == pytest.approx(0.2, abs=0.1)
+    assert latencies[-1] > 1.5, "the 20th request waited behind 19 others"
