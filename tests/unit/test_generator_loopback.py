@@ -13,7 +13,7 @@ from traffic.load import LoadSpec, run_load
 
 
 class Quick(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = b"ok"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -32,7 +32,7 @@ class KeepAlive(Quick):
 class Slow(Quick):
     """Takes 200 ms per request on a single-threaded server: answers queue up one behind another."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         time.sleep(0.2)
         super().do_GET()
 
