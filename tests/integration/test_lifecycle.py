@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -139,7 +138,3 @@ def test_a_stack_that_never_serves_times_out_saying_what_it_saw(
     assert "to reach every replica; last seen:" in str(err.value)
     assert recorded_run_ids(drill_home) == []
     assert engine.run_ids() == before, "the failed stack left labelled resources behind"
-
-
-def test_env_is_clean() -> None:
-    assert os.environ.get("DRILL_HOME"), "integration tests must run with their own DRILL_HOME"
