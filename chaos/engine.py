@@ -102,6 +102,25 @@ class Engine:
     def signal(self, run_id: str, service: str, signal: str) -> None:
         self.container(run_id, service).kill(signal=signal)
 
+    def run_in_netns(self, run_id: str, service: str, image: str, argv: list[str]) -> tuple[int, str]:
+        """Run argv in a throwaway container sharing the service's network namespace, with
+        NET_ADMIN (for tc), labelled with the run and removed before returning."""
+        target = self.container(run_id, service)
+        helper = self.client.containers.run(
+            image,
+            argv,
+            detach=True,
+            network_mode=f"container:{target.id}",
+            cap_add=["NET_ADMIN"],
+            labels={LABEL_MANAGED: "true", LABEL_RUN: run_id},
+            entrypoint=[],
+        )
+        try:
+            code = int(helper.wait(timeout=60).get("StatusCode", -1))
+            return code, helper.logs().decode(errors="replace")
+        finally:
+            _ignore_missing(lambda: helper.remove(force=True))
+
     def run_ids(self) -> set[str]:
         """Run ids of everything labelled drill.managed: containers, networks and volumes."""
         ids = {c.run_id for c in self.containers()}

@@ -36,6 +36,9 @@ class ServerStat:
     current_sessions: int
     queue: int
     responses: dict[str, int]
+    limit: int = 0  # slim: the server's maxconn, 0 when unlimited
+    check_status: str = ""
+    agent_status: str = ""
 
     @property
     def up(self) -> bool:
@@ -66,9 +69,102 @@ def parse_stat_csv(text: str) -> list[ServerStat]:
                 current_sessions=_int(row.get("scur")),
                 queue=_int(row.get("qcur")),
                 responses={k: _int(row.get(k)) for k in ("hrsp_2xx", "hrsp_4xx", "hrsp_5xx")},
+                limit=_int(row.get("slim")),
+                check_status=row.get("check_status") or "",
+                agent_status=row.get("agent_status") or "",
             )
         )
     return servers
+
+
+def parse_algo(text: str, backend: str = BACKEND) -> str:
+    """The backend's balancing algorithm, from the BACKEND row of `show stat`."""
+    rows = csv.DictReader(io.StringIO(text.lstrip()[2:]))
+    for row in rows:
+        if row.get("pxname") == backend and row.get("svname") == "BACKEND":
+            return row.get("algo") or ""
+    return ""
+
+
+# Bits of `show servers state` (HAProxy's include/haproxy/server-t.h and check-t.h).
+ADMIN_FORCED_MAINT = 0x01
+ADMIN_CONFIG_MAINT = 0x04  # `disabled` in the config
+ADMIN_FORCED_DRAIN = 0x08
+CHECK_ENABLED = 0x04
+CHECK_AGENT = 0x10
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One row of `show servers state`: what the runtime API can change about a server."""
+
+    name: str
+    operational: int  # 0 stopped, 1 starting, 2 running, 3 stopping
+    admin: int
+    weight: int  # user weight, as `set weight` sets it
+    initial_weight: int
+    check_state: int
+    agent_state: int
+    check_port: int
+
+    @property
+    def maintenance(self) -> bool:
+        return bool(self.admin & (ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT))
+
+    @property
+    def draining(self) -> bool:
+        return bool(self.admin & ADMIN_FORCED_DRAIN) or self.weight == 0
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.check_state & CHECK_ENABLED)
+
+    @property
+    def agent(self) -> bool:
+        return bool(self.agent_state & CHECK_ENABLED)
+
+
+def parse_servers_state(text: str, backend: str = BACKEND) -> list[ServerState]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = next((line for line in lines if line.startswith("# ")), None)
+    if header is None:
+        raise ValueError(f"not `show servers state` output: {text[:40]!r}")
+    columns = header[2:].split()
+    found = []
+    for line in lines:
+        if line.startswith("#") or line.strip().isdigit():
+            continue
+        row = dict(zip(columns, line.split(), strict=False))
+        if row.get("be_name") != backend:
+            continue
+        found.append(
+            ServerState(
+                name=row["srv_name"],
+                operational=_int(row.get("srv_op_state")),
+                admin=_int(row.get("srv_admin_state")),
+                weight=_int(row.get("srv_uweight")),
+                initial_weight=_int(row.get("srv_iweight")),
+                check_state=_int(row.get("srv_check_state")),
+                agent_state=_int(row.get("srv_agent_state")),
+                check_port=_int(row.get("srv_check_port")),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class BalancerState:
+    """What the running balancer does now, whichever route set it (config, runtime API, restart)."""
+
+    algo: str
+    stats: tuple[ServerStat, ...]
+    servers: tuple[ServerState, ...]
+
+    def stat(self, name: str) -> ServerStat | None:
+        return next((s for s in self.stats if s.name == name), None)
+
+    def state(self, name: str) -> ServerState | None:
+        return next((s for s in self.servers if s.name == name), None)
 
 
 class RuntimeApi:
@@ -91,3 +187,26 @@ class RuntimeApi:
 
     def servers(self, backend: str = BACKEND) -> list[ServerStat]:
         return [s for s in parse_stat_csv(self.command("show stat")) if s.backend == backend]
+
+    def state(self, backend: str = BACKEND) -> BalancerState:
+        stat = self.command("show stat")
+        try:
+            servers = parse_servers_state(self.command(f"show servers state {backend}"), backend)
+            stats = [s for s in parse_stat_csv(stat) if s.backend == backend]
+        except ValueError as exc:
+            raise DrillError(f"HAProxy runtime API at {self.address[0]}:{self.address[1]}: {exc}") from None
+        return BalancerState(parse_algo(stat, backend), tuple(stats), tuple(servers))
+
+    def worker_pid(self) -> int:
+        """The serving worker's pid (`show info`): it changes when a reload has taken over."""
+        for line in self.command("show info").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Pid":
+                return int(value.strip())
+        raise DrillError(f"HAProxy runtime API at {self.address[0]}:{self.address[1]}: `show info` has no Pid")
+
+    def run(self, line: str) -> None:
+        """A command that changes state: HAProxy answers nothing (or a blank line) on success."""
+        answer = self.command(line).strip()
+        if answer and not answer.lower().startswith(("done", "no need to change")):
+            raise DrillError(f"HAProxy runtime API refused `{line}`: {answer.splitlines()[0]}")

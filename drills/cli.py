@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -17,6 +18,7 @@ import typer
 from chaos.engine import Engine
 from drills import images as images_mod
 from drills import provision
+from drills.cli_chaos import audit, chaos_app
 from drills.errors import DrillError
 from drills.runs import check_run_id
 from drills.stack import StackSpec
@@ -31,6 +33,8 @@ app = typer.Typer(
 )
 images_app = typer.Typer(help="Build the stack's container images.", no_args_is_help=True)
 app.add_typer(images_app, name="images")
+app.add_typer(chaos_app, name="chaos")
+app.command(epilog="Example: drill audit /etc/haproxy/haproxy.cfg --fail-on error")(audit)
 
 _debug = {"on": os.environ.get("DRILL_DEBUG") == "1"}
 
@@ -122,7 +126,7 @@ def down(
     ids = provision.known_run_ids(engine) if wanted is None else [wanted]
     for rid in ids:
         started = time.monotonic()
-        reaped = provision.down(engine, rid)
+        reaped = provision.down(engine, rid, progress=typer.echo)
         typer.echo(
             f"run {rid} down in {time.monotonic() - started:.1f}s "
             f"(swept {reaped.containers} containers, {reaped.networks} networks, {reaped.volumes} volumes left over)"
@@ -152,7 +156,13 @@ def load(
     typer.echo(json.dumps(result.as_dict()) if as_json else traffic_load.format_result(result))
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a command the way Ctrl-C does, so faults are reverted and stacks removed."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()  # standalone: typer reports usage errors itself (exit 2)
     except DrillError as exc:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import yaml
 
+from chaos import inject
 from chaos.compose import Compose
 from chaos.engine import Engine, Reaped
 from chaos.haproxy import RuntimeApi, render_config
@@ -70,10 +71,25 @@ def _render(p: Provisioning) -> None:
     p.run.create()
     source = yaml.safe_load(compose_file().read_text())
     p.run.compose_file.write_text(yaml.safe_dump(render_compose(source, p.spec), sort_keys=False))
-    env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir))
+    env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port))
     p.run.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     (p.run.lb_config_dir / "haproxy.cfg").write_text(render_config(haproxy_template(), p.spec.replicas))
     p.run.save(p.record)
+
+
+def _pick_ports(web: int | None) -> tuple[int, int, int]:
+    """Free ports on 127.0.0.1 for the balancer's web, stats and runtime API, chosen now so they
+    survive a restart of the balancer container (Docker would pick new ones). Another process
+    could take one before compose binds it; compose then fails and `up` says which port."""
+    sockets = [socket.socket() for _ in range(3)]
+    try:
+        for sock, wanted in zip(sockets, (web or 0, 0, 0), strict=True):
+            sock.bind(("127.0.0.1", wanted))
+        ports = [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports[0], ports[1], ports[2]
 
 
 def _compose_up(p: Provisioning) -> None:
@@ -178,15 +194,30 @@ def _abandon(engine: Engine, p: Provisioning) -> None:
         down(engine, p.run.run_id)
 
 
-def down(engine: Engine, run_id: str) -> Reaped:
-    """Remove the run's stack: compose down if its directory survives, then reap by label."""
+def down(engine: Engine, run_id: str, progress: Progress | None = None) -> Reaped:
+    """Remove the run's stack: revert an applied fault (its saved state says so, even after the
+    controller was killed), compose down if the run's directory survives, then reap by label."""
     run = RunDir(run_id)
+    message = _revert_fault(engine, run)
+    if message and progress:
+        progress(message)
     if run.compose_file.is_file():
         with contextlib.suppress(DrillError):  # the label sweep below is the backstop
             Compose.detect().down(project_name(run_id), run.compose_file)
     reaped = engine.reap(run_id)
     run.remove()
     return reaped
+
+
+def _revert_fault(engine: Engine, run: RunDir) -> str | None:
+    if not (run.path / "fault" / "fault.json").is_file():
+        return None
+    if not any(c.running for c in engine.containers(run.run_id)):
+        return f"run {run.run_id} had a fault applied; its stack is no longer running, so removing it is the revert"
+    try:
+        return inject.revert(inject.Target(engine, run.run_id))
+    except DrillError as exc:  # the stack goes anyway; say so loudly
+        return f"warning: {exc}"
 
 
 def known_run_ids(engine: Engine) -> list[str]:

@@ -77,17 +77,21 @@ def _without_build(service: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
-def stack_env(run_id: str, spec: StackSpec, lb_config_dir: str) -> dict[str, str]:
-    """Values for the compose file's variables. Empty ports let Docker pick free ones."""
+def stack_env(
+    run_id: str, spec: StackSpec, lb_config_dir: str, ports: tuple[int, int, int] | None = None
+) -> dict[str, str]:
+    """Values for the compose file's variables. `ports` (web, stats, runtime API) are pinned so
+    a restarted balancer keeps them; without them Docker picks free ones at each start."""
+    web, stats, api = ports or (spec.lb_port or 0, 0, 0)
     return {
         "DRILL_RUN_ID": run_id,
         "DRILL_LB_IMAGE": IMAGES["lb"],
         "DRILL_APP_IMAGE": IMAGES["app"],
         "DRILL_DB_IMAGE": IMAGES["db"],
         "DRILL_LB_CONFIG_DIR": lb_config_dir,
-        "DRILL_LB_PORT": str(spec.lb_port) if spec.lb_port else "",
-        "DRILL_STATS_PORT": "",
-        "DRILL_API_PORT": "",
+        "DRILL_LB_PORT": str(web or ""),
+        "DRILL_STATS_PORT": str(stats or ""),
+        "DRILL_API_PORT": str(api or ""),
         "DRILL_APP_CAPACITY": str(spec.app.capacity),
         "DRILL_APP_SERVICE_MS": f"{spec.app.service_ms:g}",
         "DRILL_APP_QUEUE": str(spec.app.queue),

@@ -8,7 +8,13 @@ Finite capacity, as the drill needs: at most CAPACITY requests in service at onc
 each taking SERVICE_MS; up to QUEUE more wait their turn (real queueing latency);
 beyond that the replica answers 503 at once. /health and /metrics bypass the queue.
 
-Settings (environment): REPLICA_NAME, PORT, CAPACITY, SERVICE_MS, QUEUE,
+A load-feedback agent listens on AGENT_PORT for HAProxy's `agent-check`: it answers the
+weight (a percentage) the balancer should give this replica. Its "tango" mode, asked for
+with `agent-send "tango period=P replicas=N"`, is the rollout helper someone left on: it
+hands the lead to one replica after another every P seconds (100%, the others 5%).
+No agent-check in the balancer config, no effect: the reference stack does not use it.
+
+Settings (environment): REPLICA_NAME, PORT, AGENT_PORT, CAPACITY, SERVICE_MS, QUEUE,
 SEGMENT_BYTES, REDIS_HOST, REDIS_PORT.
 """
 
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 
 NAME = os.environ.get("REPLICA_NAME", socket.gethostname())
 PORT = int(os.environ.get("PORT", "8080"))
+AGENT_PORT = int(os.environ.get("AGENT_PORT", "9100"))
 CAPACITY = int(os.environ.get("CAPACITY", "8"))
 SERVICE_MS = float(os.environ.get("SERVICE_MS", "20"))
 QUEUE = int(os.environ.get("QUEUE", "32"))
@@ -266,9 +273,38 @@ async def handle(service: Service, reader: asyncio.StreamReader, writer: asyncio
         writer.close()
 
 
+def agent_weight(request: str, name: str, now: float) -> str:
+    """The agent's answer: "100%" normally; in tango mode the lead rotates between replicas."""
+    words = dict(w.partition("=")[::2] for w in request.split() if "=" in w)
+    if "tango" not in request.split():
+        return "100%"
+    try:
+        period, replicas = max(float(words.get("period", "4")), 0.5), max(int(words.get("replicas", "3")), 1)
+        index = int("".join(c for c in name if c.isdigit()) or "1")
+    except ValueError:
+        return "100%"
+    lead = int(now / period) % replicas + 1
+    return "100%" if lead == index else "5%"
+
+
+async def agent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        try:
+            request = (await asyncio.wait_for(reader.read(256), timeout=0.2)).decode(errors="replace")
+        except TimeoutError:
+            request = ""
+        writer.write((agent_weight(request, NAME, time.time()) + "\n").encode())
+        await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
 async def main() -> None:
     service = Service()
     server = await asyncio.start_server(lambda r, w: handle(service, r, w), "0.0.0.0", PORT, backlog=1024)
+    feedback = await asyncio.start_server(agent, "0.0.0.0", AGENT_PORT)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -278,6 +314,7 @@ async def main() -> None:
     async with server:
         await stop.wait()
     seeding.cancel()
+    feedback.close()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ def drill(*args: str, env: dict[str, str] | None = None, home: Path) -> subproce
         (["down", "nothex"], 2, "RUN_ID 'nothex' is not a run id"),
         (["up", "--replicas", "0"], 2, "--replicas must be between 1 and"),
         (["images", "build", "--base", "fast"], 2, "--base must be one of"),
+        (["chaos", "inject", "lb.cha-cha", "--run", "abcdef"], 2, "FAULT 'lb.cha-cha' is not a fault"),
+        (["chaos", "plan", "lb.tango", "--run", "nope"], 2, "RUN_ID 'nope' is not a run id"),
+        (["chaos", "inject", "lb.tango", "--run", "abcdef", "-p", "period"], 2, "--param 'period': expected key=value"),
+        (["audit", "/nonexistent/haproxy.cfg"], 2, "/nonexistent/haproxy.cfg: cannot read it"),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
@@ -49,7 +53,11 @@ def test_down_needs_a_run_or_all(tmp_path: Path) -> None:
     assert done.returncode == 2 and "give a RUN_ID or --all" in done.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["up"], ["down"], ["status"], ["load"], ["images", "build"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["up"], ["down"], ["status"], ["load"], ["images", "build"], ["audit"]]
+    + [["chaos", c] for c in ("list", "plan", "inject", "revert", "check")],
+)
 def test_every_command_has_a_purpose_and_an_example(tmp_path: Path, command: list[str]) -> None:
     done = drill(*command, "--help", home=tmp_path)
     assert done.returncode == 0

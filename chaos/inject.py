@@ -1,0 +1,302 @@
+"""Carry fault plans out against a run, and undo them exactly.
+
+Before anything changes, the pre-fault state is saved with the run (`runs/<id>/fault/`):
+the balancer config file byte for byte, and the runtime state of every server. So a
+revert works from any process: the controller that applied the fault, `drill chaos
+revert`, or `drill down` after the controller was killed. A revert that cannot restore
+that state says so and keeps the saved copy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import docker.errors
+
+from chaos import containers, faults
+from chaos.engine import Engine
+from chaos.faults import Fault, Plan, Scope
+from chaos.hapconfig import unified_diff
+from chaos.haproxy import ADMIN_CONFIG_MAINT, ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, BACKEND, BalancerState, RuntimeApi
+from drills.errors import DrillError, UsageError
+from drills.runs import RunDir, RunRecord
+from drills.waiting import wait_for
+
+APPLY_DEADLINE_S = 30.0
+RELOAD_DEADLINE_S = 20.0
+REVERT_DEADLINE_S = 45.0
+ADMIN_BITS = ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT | ADMIN_FORCED_DRAIN
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The active fault and the state to restore, as written before the fault was applied."""
+
+    fault: str
+    route: str
+    params: dict[str, str]
+    applied_at: str
+    summary: str
+    servers: dict[str, dict[str, int]]  # name -> weight, admin bits, checked, agent, limit, up
+    algo: str
+    container: dict[str, str]  # container faults: target and its status before
+
+
+class Target:
+    """One run as faults see it: its balancer (config file, reload, runtime API) and containers."""
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        self.engine = engine
+        self.run = RunDir(run_id)
+        record = self.run.load()
+        if record is None or record.endpoints is None:
+            raise UsageError(f"--run {run_id}: no running stack with that id (`drill status` lists them)")
+        self.record: RunRecord = record
+        assert record.endpoints is not None
+        self.api = RuntimeApi("127.0.0.1", record.endpoints.api_port)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def config_path(self) -> Path:
+        return self.run.lb_config_dir / "haproxy.cfg"
+
+    @property
+    def fault_dir(self) -> Path:
+        return self.run.path / "fault"
+
+    def scope(self) -> Scope:
+        replicas = tuple(f"app{i}" for i in range(1, self.record.replicas + 1))
+        services = tuple(
+            sorted({c.service for c in self.engine.containers(self.run_id)} | {"lb", "db"} | set(replicas))
+        )
+        return Scope(self.run_id, replicas, services)
+
+    def reload(self) -> None:
+        """Graceful reload (SIGUSR2 to HAProxy's master), or a start if the balancer is stopped;
+        returns once a worker running the new config answers the runtime API."""
+        container = self.engine.container(self.run_id, "lb")
+        try:
+            old = self.api.worker_pid() if container.status == "running" else None
+        except DrillError:
+            old = None
+        if container.status != "running":
+            container.start()
+        else:
+            container.kill(signal="SIGUSR2")
+
+        def probe() -> tuple[bool, str]:
+            try:
+                pid = self.api.worker_pid()
+            except DrillError as exc:
+                return False, str(exc)
+            return pid != old, f"worker pid {pid} (before the reload: {old})"
+
+        wait_for("a balancer worker running the new config", probe, RELOAD_DEADLINE_S)
+
+    def state(self) -> BalancerState:
+        return self.api.state()
+
+    def saved(self) -> Saved | None:
+        try:
+            return Saved(**json.loads((self.fault_dir / "fault.json").read_text()))
+        except (OSError, ValueError):
+            return None
+
+
+def plan(target: Target, name: str, params: dict[str, str]) -> Plan:
+    return faults.get(name).plan(target.config_path.read_text(), params, target.scope())
+
+
+def describe(target: Target, p: Plan) -> str:
+    """The plan in words: the summary, then the exact config diff, runtime commands or actions."""
+    lines = [f"{p.fault} (route: {p.route}): {p.summary}"]
+    if p.patch:
+        before = target.config_path.read_text()
+        lines.append(unified_diff(before, p.patch.apply(before), str(target.config_path)).rstrip())
+        lines.append(f"then: reload the balancer (docker kill -s USR2 {_lb_name(target)})")
+    lines += [f"runtime API: {c}" for c in p.commands]
+    lines += [f"docker: {a}" for a in p.actions]
+    return "\n".join(lines)
+
+
+def _lb_name(target: Target) -> str:
+    return target.engine.container(target.run_id, "lb").name or "lb"
+
+
+def _snapshot(state: BalancerState) -> dict[str, dict[str, int]]:
+    limits = {s.name: s.limit for s in state.stats}
+    return {
+        s.name: {
+            "weight": s.weight,
+            "admin": s.admin & ADMIN_BITS,
+            "checked": int(s.checked),
+            "agent": int(s.agent),
+            "limit": limits.get(s.name, 0),
+            "up": int(s.operational == 2),
+        }
+        for s in state.servers
+    }
+
+
+def inject(target: Target, p: Plan) -> None:
+    """Save the pre-fault state, apply the plan, wait until the running system shows it.
+
+    Anything going wrong on the way, Ctrl-C included, reverts before the error surfaces."""
+    if target.saved() is not None:
+        raise UsageError(
+            f"run {target.run_id} already has a fault applied; `drill chaos revert --run {target.run_id}` first"
+        )
+    fault = faults.get(p.fault)
+    _save(target, p, fault)
+    try:
+        if fault.kind == "balancer":
+            _apply_balancer(target, p, fault)
+        else:
+            containers.apply(target, p)
+            wait_for(f"{p.fault} on {p.params['target']}", lambda: in_effect(target), APPLY_DEADLINE_S)
+    except BaseException:
+        revert(target)
+        raise
+
+
+def _save(target: Target, p: Plan, fault: Fault) -> None:
+    target.fault_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(target.config_path, target.fault_dir / "haproxy.cfg.before")
+    state = target.state()
+    container: dict[str, str] = {}
+    if fault.kind == "container":
+        container = containers.before(target.engine.container(target.run_id, p.params["target"]))
+    saved = Saved(
+        p.fault,
+        p.route,
+        p.params,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        p.summary,
+        _snapshot(state),
+        state.algo,
+        container,
+    )
+    tmp = target.fault_dir / "fault.json.tmp"
+    tmp.write_text(json.dumps(asdict(saved), indent=2) + "\n")
+    tmp.replace(target.fault_dir / "fault.json")
+
+
+def _apply_balancer(target: Target, p: Plan, fault: Fault) -> None:
+    if p.patch:
+        target.config_path.write_text(p.patch.apply(target.config_path.read_text()))
+        target.reload()
+    for command in p.commands:
+        target.api.run(command)
+    wait_for(f"{p.fault} to show in the running balancer", lambda: _fully_applied(target, fault, p), APPLY_DEADLINE_S)
+
+
+def _fully_applied(target: Target, fault: Fault, p: Plan) -> tuple[bool, str]:
+    effect, seen = in_effect(target)
+    if effect and fault.complete is not None:
+        return fault.complete(target.state(), p.params), seen
+    return effect, seen
+
+
+def in_effect(target: Target) -> tuple[bool, str]:
+    """Is the active fault still there, judged from the running system, not from the files?"""
+    saved = target.saved()
+    if saved is None:
+        return False, "no fault applied"
+    fault = faults.get(saved.fault)
+    if fault.kind == "container":
+        return containers.in_effect(target, saved)
+    assert fault.check is not None
+    try:
+        state = target.state()
+    except DrillError as exc:
+        return True, f"balancer not answering ({exc})"
+    return fault.check(state, saved.params)
+
+
+def revert(target: Target) -> str:
+    """Restore the pre-fault state exactly; raise, keeping the saved state, if it cannot be."""
+    saved = target.saved()
+    if saved is None:
+        return "no fault applied: nothing to revert"
+    fault = faults.get(saved.fault)
+    try:
+        if fault.kind == "balancer":
+            _revert_balancer(target, saved)
+        else:
+            containers.revert(target, saved)
+            wait_for("the container fault to clear", lambda: _cleared(target), REVERT_DEADLINE_S)
+            wait_for(
+                "the balancer's servers to match their pre-fault state",
+                lambda: _matches(target, saved),
+                REVERT_DEADLINE_S,
+            )
+    except (DrillError, OSError, KeyError, ValueError, docker.errors.DockerException) as exc:
+        raise DrillError(
+            f"REVERT OF {saved.fault} ON RUN {target.run_id} IS INCOMPLETE: {exc}; "
+            f"the pre-fault state is kept in {target.fault_dir}"
+        ) from None
+    shutil.rmtree(target.fault_dir)
+    return f"reverted {saved.fault} on run {target.run_id}: config and runtime state as before"
+
+
+def _revert_balancer(target: Target, saved: Saved) -> None:
+    before = (target.fault_dir / "haproxy.cfg.before").read_bytes()
+    changed = target.config_path.read_bytes() != before
+    if changed:
+        target.config_path.write_bytes(before)
+    if changed or saved.route == "config":
+        target.reload()
+    _restore_runtime(target, saved)
+    wait_for(
+        "the balancer's servers to match their pre-fault state", lambda: _matches(target, saved), REVERT_DEADLINE_S
+    )
+
+
+def _restore_runtime(target: Target, saved: Saved) -> None:
+    """Runtime API changes that survive in the running process (weights, drain, maxconn)."""
+    now = _snapshot(target.state())
+    for name, was in saved.servers.items():
+        current = now.get(name)
+        if current is None:
+            continue
+        server = f"{BACKEND}/{name}"
+        if current["weight"] != was["weight"]:
+            target.api.run(f"set weight {server} {was['weight']}")
+        runtime_admin = was["admin"] & (ADMIN_FORCED_MAINT | ADMIN_FORCED_DRAIN)
+        if current["admin"] & (ADMIN_FORCED_MAINT | ADMIN_FORCED_DRAIN) != runtime_admin:
+            state = "maint" if runtime_admin & ADMIN_FORCED_MAINT else "drain" if runtime_admin else "ready"
+            target.api.run(f"set server {server} state {state}")
+        if current["limit"] != was["limit"]:  # 0: unlimited
+            target.api.run(f"set maxconn server {server} {was['limit']}")
+        for key, word in (("checked", "health"), ("agent", "agent")):
+            if current[key] != was[key]:
+                target.api.run(f"{'enable' if was[key] else 'disable'} {word} {server}")
+
+
+def _matches(target: Target, saved: Saved) -> tuple[bool, str]:
+    try:
+        state = target.state()
+    except DrillError as exc:
+        return False, str(exc)
+    now = _snapshot(state)
+    differences = [
+        f"{name}.{key}={now.get(name, {}).get(key)} (was {value})"
+        for name, was in saved.servers.items()
+        for key, value in was.items()
+        if now.get(name, {}).get(key) != value
+    ]
+    if state.algo != saved.algo:
+        differences.append(f"balance {state.algo} (was {saved.algo})")
+    return not differences, ", ".join(differences) or "as before"
+
+
+def _cleared(target: Target) -> tuple[bool, str]:
+    effect, seen = in_effect(target)
+    return not effect, seen

@@ -1,0 +1,271 @@
+"""Faults on a live stack under traffic: each changes shares or health as it predicts, a
+responder's fix by another route clears `in_effect`, and revert restores even shares."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from chaos import inject
+from chaos.engine import Engine
+from drills.errors import DrillError
+from drills.provision import served_by
+from drills.runs import RunRecord
+from drills.waiting import wait_for
+from tests.integration.conftest import drill_cli, start, stop
+
+Shares = dict[str, float]
+
+
+def shares(url: str, requests: int = 90) -> Shares:
+    counts = served_by(url, requests)
+    total = sum(counts.values()) or 1
+    return {name: counts.get(name, 0) / total for name in ("app1", "app2", "app3")}
+
+
+def even(measured: Shares) -> bool:
+    return all(abs(share - 1 / 3) <= 0.05 for share in measured.values())
+
+
+@pytest.fixture(scope="module")
+def target(engine: Engine) -> Iterator[inject.Target]:
+    record = start(engine)
+    with background_traffic(record):
+        yield inject.Target(engine, record.run_id)
+    stop(engine, record.run_id)
+
+
+class background_traffic:
+    """Viewers keep requesting through the balancer while faults come and go (bounded: 10 min)."""
+
+    def __init__(self, record: RunRecord) -> None:
+        assert record.endpoints is not None
+        self.url = record.endpoints.url
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + 600
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                served_by(self.url, 5)
+            self.stop.wait(0.05)
+
+    def __enter__(self) -> background_traffic:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+# How a responder fixes it, by a route other than `drill chaos revert` ------------------
+
+
+def runtime_api(*commands: str) -> Callable[[inject.Target], None]:
+    def fix(t: inject.Target) -> None:
+        for command in commands:
+            t.api.run(command)
+
+    return fix
+
+
+def edit_config_and_reload(pattern: str, replacement: str) -> Callable[[inject.Target], None]:
+    def fix(t: inject.Target) -> None:
+        text = t.config_path.read_text()
+        fixed = re.sub(pattern, replacement, text, flags=re.MULTILINE)
+        assert fixed != text, f"the responder's edit found nothing to fix ({pattern!r})"
+        t.config_path.write_text(fixed)
+        t.engine.signal(t.run_id, "lb", "SIGUSR2")  # docker kill -s USR2 <lb>
+
+    return fix
+
+
+def restart_balancer(t: inject.Target) -> None:
+    t.engine.container(t.run_id, "lb").restart(timeout=5)
+
+
+# What each fault predicts ------------------------------------------------------------------
+
+
+def favours(name: str, at_least: float) -> Callable[[inject.Target, str], None]:
+    def check(t: inject.Target, url: str) -> None:
+        assert shares(url)[name] >= at_least
+
+    return check
+
+
+def one_takes_all(t: inject.Target, url: str) -> None:
+    assert max(shares(url).values()) >= 0.95
+
+
+def only(name: str) -> Callable[[inject.Target, str], None]:
+    def check(t: inject.Target, url: str) -> None:
+        assert shares(url)[name] == 1.0
+        assert {s.name for s in t.api.servers() if s.up or s.status.startswith("DRAIN")} >= {name}
+
+    return check
+
+
+def squeezed(t: inject.Target, url: str) -> None:
+    assert {s.name: s.limit for s in t.api.servers()} == {"app1": 1, "app2": 1, "app3": 1}
+    before = backend_queue_max(t)
+    burst(url, 30)
+    assert backend_queue_max(t) > before or backend_queue_max(t) > 0, "30 concurrent requests never queued"
+
+
+def rotating(t: inject.Target, url: str) -> None:
+    leaders = []
+    for _ in range(8):
+        measured = shares(url, 40)
+        leader = max(measured, key=lambda n: measured[n])
+        leaders.append((leader, measured[leader]))
+        time.sleep(0.8)  # sampling windows across the tango's 2 s periods, not a wait for a condition
+    assert len({name for name, _ in leaders}) >= 2, leaders
+    assert sum(share >= 0.6 for _, share in leaders) >= 4, leaders
+
+
+def backend_queue_max(t: inject.Target) -> int:
+    for line in t.api.command("show stat").splitlines():
+        fields = line.split(",")
+        if fields[:2] == ["app", "BACKEND"]:
+            return int(fields[3] or 0)
+    return 0
+
+
+def burst(url: str, n: int) -> None:
+    threads = [threading.Thread(target=lambda: served_by(url, 2)) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
+CASES = [
+    ("lb.weights-skew", {}, favours("app1", 0.85), runtime_api("set weight app/app1 1")),
+    ("lb.weights-skew", {"route": "runtime"}, favours("app1", 0.85), restart_balancer),
+    ("lb.source-hash", {}, one_takes_all, edit_config_and_reload(r"balance source", "balance roundrobin")),
+    ("lb.health-check-broken", {}, only("app1"), runtime_api("disable health app/app2", "disable health app/app3")),
+    ("lb.maxconn-squeeze", {}, squeezed, runtime_api(*(f"set maxconn server app/app{i} 64" for i in (1, 2, 3)))),
+    ("lb.drained", {}, only("app1"), edit_config_and_reload(r" weight 0$", "")),
+    ("lb.drained", {"route": "runtime"}, only("app1"), runtime_api("set server app/app2 state ready",
+                                                                  "set server app/app3 state ready")),
+    ("lb.tango", {"period": "2"}, rotating, edit_config_and_reload(r" weight 100 agent-check.*$", "")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "params", "predicted", "fix"), CASES, ids=lambda c: c if isinstance(c, str) else "")
+def test_fault_shows_is_fixed_by_another_route_and_reverts_exactly(
+    target: inject.Target,
+    name: str,
+    params: dict[str, str],
+    predicted: Callable[[inject.Target, str], None],
+    fix: Callable[[inject.Target], None],
+) -> None:
+    assert target.record.endpoints is not None
+    url = target.record.endpoints.url
+    original = target.config_path.read_bytes()
+    assert even(shares(url)), "the stack must start balanced"
+
+    inject.inject(target, inject.plan(target, name, params))
+    assert inject.in_effect(target)[0] is True
+    predicted(target, url)
+
+    fix(target)
+    wait_for(f"{name} fixed by hand to show as not in effect", lambda: _not(inject.in_effect(target)), 30)
+
+    assert "reverted" in inject.revert(target)
+    assert target.config_path.read_bytes() == original
+    assert target.saved() is None and inject.in_effect(target)[0] is False
+    measured = shares(url)
+    assert even(measured), measured
+
+
+def _not(result: tuple[bool, str]) -> tuple[bool, str]:
+    return not result[0], result[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "fix"),
+    [
+        ("container.pause", {}, lambda c: c.unpause()),
+        ("container.kill", {}, lambda c: c.start()),
+        ("container.latency", {"route": "cpu"}, lambda c: c.update(cpu_period=100000, cpu_quota=-1)),
+    ],
+)
+def test_container_faults(target: inject.Target, name: str, params: dict[str, str], fix: Callable[..., None]) -> None:
+    assert target.record.endpoints is not None
+    chosen = inject.plan(target, name, params)
+    inject.inject(target, chosen)
+    effect, seen = inject.in_effect(target)
+    assert effect, seen
+    fix(target.engine.container(target.run_id, chosen.params["target"]))
+    wait_for(f"{name} fixed by hand", lambda: _not(inject.in_effect(target)), 30)
+    inject.revert(target)
+    assert even(shares(target.record.endpoints.url))
+
+
+def test_netem_latency_applies_or_says_why_not(target: inject.Target) -> None:
+    before = {c.name for c in target.engine.containers(target.run_id)}
+    chosen = inject.plan(target, "container.latency", {"delay_ms": "200"})
+    try:
+        inject.inject(target, chosen)
+    except DrillError as exc:  # kernels built without sch_netem (this VM's) refuse the qdisc
+        assert "sch_netem" in str(exc) and "route=cpu" in str(exc)
+    else:
+        assert inject.in_effect(target)[0]
+        inject.revert(target)
+    assert target.saved() is None and inject.in_effect(target)[0] is False
+    assert {c.name for c in target.engine.containers(target.run_id)} == before, "helper containers left behind"
+
+
+def test_blast_radius_refuses_containers_of_other_runs(target: inject.Target) -> None:
+    outsider = "drill-ffffff_db_1"
+    done = drill_cli("chaos", "inject", "container.pause", "--run", target.run_id, "-p", f"target={outsider}")
+    assert done.returncode == 2, done.stderr
+    assert f"'{outsider}' is not part of run {target.run_id}" in done.stderr
+    assert target.saved() is None
+
+
+def test_sigkill_after_apply_then_drill_down_reverts_and_leaves_nothing(engine: Engine) -> None:
+    record = start(engine)
+    script = (
+        "import sys, time\nfrom chaos import inject\nfrom chaos.engine import Engine\n"
+        "t = inject.Target(Engine.connect(), sys.argv[1])\n"
+        "inject.inject(t, inject.plan(t, 'lb.weights-skew', {}))\nprint('applied', flush=True)\ntime.sleep(120)\n"
+    )
+    controller = subprocess.Popen([sys.executable, "-c", script, record.run_id], stdout=subprocess.PIPE, text=True,
+                                  env=os.environ.copy())  # fmt: skip
+    try:
+        assert controller.stdout is not None and controller.stdout.readline().strip() == "applied"
+        controller.send_signal(signal.SIGKILL)
+        controller.wait(timeout=10)
+        t = inject.Target(engine, record.run_id)
+        assert t.saved() is not None and inject.in_effect(t)[0], "the fault must outlive its controller"
+        done = drill_cli("down", record.run_id)
+        assert done.returncode == 0, done.stderr
+        assert f"reverted lb.weights-skew on run {record.run_id}" in done.stdout
+        assert engine.leftovers(record.run_id) == []
+    finally:
+        controller.kill()
+        stop(engine, record.run_id)
+
+
+def test_audit_flags_the_live_faulted_config(target: inject.Target) -> None:
+    inject.inject(target, inject.plan(target, "lb.source-hash", {}))
+    try:
+        done = drill_cli("audit", str(target.config_path))
+        assert done.returncode == 1 and "[hash-balance]" in done.stdout
+    finally:
+        inject.revert(target)
+    assert drill_cli("audit", str(target.config_path)).returncode == 0
