@@ -25,11 +25,7 @@ images: engine venv
 # balancer to every replica (with the balancer's own counts beside), the stack down (also on
 # failure or Ctrl-C).
 demo: setup
-	@set -e; \
-	run=$$($(BIN)/drill up --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["run_id"])'); \
-	trap '$(BIN)/drill down $$run' EXIT INT TERM; \
-	$(BIN)/drill status $$run; \
-	$(BIN)/drill load --run $$run --rps 200 --duration 10 --users 40
+	$(BIN)/drill run traffic-tango --autopilot --team demo
 
 lint: venv
 	$(BIN)/ruff check .

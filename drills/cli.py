@@ -12,16 +12,19 @@ import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import typer
 
 from chaos.engine import Engine
+from drills import cli_run, provision, session
 from drills import images as images_mod
-from drills import provision
 from drills.cli_chaos import audit, chaos_app
+from drills.controller import Terminated
 from drills.errors import DrillError
 from drills.runs import check_run_id
 from drills.stack import StackSpec
+from scoreboard.store import Store
 from traffic import load as traffic_load
 
 app = typer.Typer(
@@ -35,6 +38,7 @@ images_app = typer.Typer(help="Build the stack's container images.", no_args_is_
 app.add_typer(images_app, name="images")
 app.add_typer(chaos_app, name="chaos")
 app.command(epilog="Example: drill audit /etc/haproxy/haproxy.cfg --fail-on error")(audit)
+cli_run.register(app)
 
 _debug = {"on": os.environ.get("DRILL_DEBUG") == "1"}
 
@@ -117,6 +121,7 @@ def status(
 def down(
     run_id: str = typer.Argument(None, help="The run to remove."),
     all_runs: bool = typer.Option(False, "--all", help="Remove every drill run on this machine."),
+    db: Path = typer.Option(None, "--db", help="Timeline database (default: $DRILL_DB or <DRILL_HOME>/drill.db)."),
 ) -> None:
     """Remove a run's containers, network and volumes (found by label, also after a crash)."""
     if bool(run_id) == all_runs:
@@ -131,6 +136,9 @@ def down(
             f"run {rid} down in {time.monotonic() - started:.1f}s "
             f"(swept {reaped.containers} containers, {reaped.networks} networks, {reaped.volumes} volumes left over)"
         )
+        closed = session.abandon(Store(db), rid)
+        if closed:
+            typer.echo(closed)
     if not ids:
         typer.echo("no runs to remove")
 
@@ -158,7 +166,7 @@ def load(
 
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM ends a command the way Ctrl-C does, so faults are reverted and stacks removed."""
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def main() -> None:

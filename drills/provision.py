@@ -168,9 +168,9 @@ def served_by(url: str, requests: int, path: str = "/api/catalog") -> Counter[st
     return counts
 
 
-def up(engine: Engine, spec: StackSpec, progress: Progress) -> RunRecord:
+def up(engine: Engine, spec: StackSpec, progress: Progress, run_id: str | None = None) -> RunRecord:
     """Start a stack under its own compose project and wait until it serves through the balancer."""
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     created = datetime.now(UTC).isoformat(timespec="seconds")
     p = Provisioning(engine, spec, RunDir(run_id), RunRecord(run_id, created, spec.replicas), progress)
     started = time.monotonic()

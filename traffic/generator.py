@@ -142,8 +142,9 @@ class Generator:
             self.in_flight.pop(number, None)
         self.on_sample(Sample(offset, send_delay, loop.time() - due, status, size, replica, user, error))
 
-    async def run(self, deadline_s: float | None = None) -> None:
-        """Send on schedule; stop at the schedule's end, then wait (bounded) for answers."""
+    async def run(self, deadline_s: float | None = None, stop: Callable[[], bool] | None = None) -> None:
+        """Send on schedule; stop at the schedule's end (or when `stop()` says so), then wait
+        (bounded) for answers."""
         loop = asyncio.get_running_loop()
         pool = Connections(self.target)
         pending: set[asyncio.Task[None]] = set()
@@ -154,7 +155,7 @@ class Generator:
                 delay = t0 + offset - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                if loop.time() > stop_at:
+                if loop.time() > stop_at or (stop is not None and stop()):
                     break
                 step = self.audience.next()
                 task = loop.create_task(self._one(pool, t0, offset, step.user, step.path))

@@ -93,7 +93,13 @@ def run_load(
     balancer: RuntimeApi | None = None,
     metrics_port: int | None = None,
     on_tick: Callable[[Slis], None] | None = None,
+    on_sample: Callable[[Sample], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    keep_samples: bool = True,
 ) -> LoadResult:
+    """One bounded load with its monitor. A drill runs it in a thread for the whole run:
+    `stop` ends it early, `on_sample` sees every answer, and keep_samples=False keeps a long
+    run's memory flat (the report is then built from the drill's own records)."""
     target = Target.parse(spec.url)
     check_reachable(target)
     view = BalancerView(balancer) if balancer is not None else None
@@ -110,8 +116,11 @@ def run_load(
     )
 
     def record(sample: Sample) -> None:
-        samples.append(sample)
+        if keep_samples:
+            samples.append(sample)
         monitor.on_sample(sample)
+        if on_sample is not None:
+            on_sample(sample)
 
     arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
     generator = Generator(target, arrivals, Audience(spec.users, seed=spec.seed, fixed_path=spec.path), record)
@@ -119,7 +128,7 @@ def run_load(
     if view is not None:
         view.begin()
     try:
-        asyncio.run(_drive(generator, monitor))
+        asyncio.run(_drive(generator, monitor, stop))
     finally:
         if metrics is not None:
             metrics.close()
@@ -128,13 +137,13 @@ def run_load(
     return LoadResult(report, monitor.events, expected, counts, monitor.latest, samples)
 
 
-async def _drive(generator: Generator, monitor: Monitor) -> None:
+async def _drive(generator: Generator, monitor: Monitor, stop: Callable[[], bool] | None = None) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     done = asyncio.Event()
     watcher = loop.create_task(monitor.watch(lambda: loop.time() - started, done))
     try:
-        await generator.run()
+        await generator.run(stop=stop)
     finally:
         done.set()
         await watcher

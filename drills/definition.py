@@ -1,0 +1,96 @@
+"""What a drill is, as frozen dataclasses. drills.loader makes them from YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from telemetry.rules import AlertRule
+
+MILESTONES = ("fault_injected", "alert_fired", "acknowledged", "diagnosed", "mitigated", "resolved")
+
+
+@dataclass(frozen=True)
+class Variant:
+    fault: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.fault}[{extra}]" if extra else self.fault
+
+
+@dataclass(frozen=True)
+class Hint:
+    cost: int
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Recovery:
+    p95_ms: float = 300.0
+    error_rate: float = 0.01
+    max_share_skew: float = 0.12
+    sustain_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class PhaseScore:
+    points: float
+    full_s: float  # full points at or under this many seconds
+    zero_s: float  # no points at or over this
+
+
+@dataclass(frozen=True)
+class Rubric:
+    phases: dict[str, PhaseScore]
+    red_herring_cost: float = 25.0
+    premature_resolve_cost: float = 50.0
+    impact_per_error_pct: float = 2.0
+    impact_per_audience_pct: float = 1.0
+    no_restart_bonus: float = 50.0
+
+
+@dataclass(frozen=True)
+class ReferenceEntry:
+    at: str
+    event: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Drill:
+    name: str
+    title: str
+    summary: str
+    replicas: int
+    capacity: int
+    service_ms: float
+    rps: float
+    users: int
+    model: str
+    baseline_s: float
+    inject_window_s: tuple[float, float]
+    time_limit_s: float
+    variants: tuple[Variant, ...]
+    rules: tuple[AlertRule, ...]
+    root_cause: str
+    accepted: tuple[str, ...]
+    red_herrings: dict[str, str]  # category -> what checking it shows
+    hints: tuple[Hint, ...]
+    recovery: Recovery
+    rubric: Rubric
+    reference: tuple[ReferenceEntry, ...]
+    narration: dict[str, str]
+    playbook: str
+    source: str
+
+
+DEFAULT_PHASES = {
+    "detect": PhaseScore(100, 60, 600),
+    "acknowledge": PhaseScore(100, 120, 900),
+    "diagnose": PhaseScore(200, 300, 1800),
+    "mitigate": PhaseScore(200, 600, 2700),
+    "resolve": PhaseScore(100, 900, 3600),
+}

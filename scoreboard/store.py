@@ -1,0 +1,197 @@
+"""The timeline store: one SQLite file for every run, its events and its SLIs over time.
+
+The run controller and responders' commands (other processes, other terminals) write to it
+at once: WAL mode and a busy timeout make concurrent appends wait their turn instead of
+failing, and each append is its own committed transaction, so a controller killed mid-run
+loses nothing already recorded. The schema is versioned (PRAGMA user_version) with
+migrations; a file from a newer drill is refused, not rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drills.errors import DrillError, UsageError
+from drills.runs import drill_home
+from scoreboard.timeline import Event
+
+MIGRATIONS = (
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY, drill TEXT NOT NULL, drill_file TEXT NOT NULL, team TEXT NOT NULL,
+        responders TEXT NOT NULL, gameday TEXT NOT NULL, seed INTEGER NOT NULL, fault TEXT NOT NULL,
+        started TEXT NOT NULL, ended TEXT, outcome TEXT, scores TEXT
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(run_id),
+        event TEXT NOT NULL, at TEXT NOT NULL, offset_s REAL NOT NULL, by TEXT NOT NULL,
+        detail TEXT NOT NULL, data TEXT NOT NULL
+    );
+    CREATE INDEX events_by_run ON events(run_id, id);
+    CREATE TABLE slis (
+        run_id TEXT NOT NULL REFERENCES runs(run_id), offset_s REAL NOT NULL, data TEXT NOT NULL
+    );
+    CREATE INDEX slis_by_run ON slis(run_id, offset_s);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_path() -> Path:
+    return Path(os.environ["DRILL_DB"]) if os.environ.get("DRILL_DB") else drill_home() / "drill.db"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    drill: str
+    drill_file: str
+    team: str
+    responders: list[str]
+    gameday: str
+    seed: int
+    fault: str
+    started: str
+    ended: str | None
+    outcome: str | None
+    scores: dict[str, Any] | None
+
+    @property
+    def active(self) -> bool:
+        return self.outcome is None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(
+                f"{self.path}: not a drill database ({exc}); choose another with --db or DRILL_DB"
+            ) from None
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield conn
+        finally:
+            conn.close()
+
+    def _migrate(self) -> None:
+        with self._db() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                conn.execute("ROLLBACK")
+                raise DrillError(
+                    f"{self.path} has schema version {version}, newer than this drill knows ({SCHEMA_VERSION}): "
+                    "upgrade drill, or point --db / DRILL_DB at another file"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+
+    # Runs -----------------------------------------------------------------------
+
+    def begin_run(self, run_id: str, drill: str, drill_file: str, team: str, responders: list[str], gameday: str,
+                  seed: int, fault: str, started: datetime | None = None) -> None:  # fmt: skip
+        with self._db() as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, drill, drill_file, team, responders, gameday, seed, fault, started) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, drill, drill_file, team, json.dumps(responders), gameday, seed, fault,
+                 (started or _now()).isoformat()),
+            )  # fmt: skip
+
+    def end_run(self, run_id: str, outcome: str, scores: dict[str, Any]) -> None:
+        with self._db() as conn:
+            conn.execute(
+                "UPDATE runs SET outcome = ?, ended = ?, scores = ? WHERE run_id = ?",
+                (outcome, _now().isoformat(), json.dumps(scores), run_id),
+            )
+
+    def run(self, run_id: str) -> RunRow:
+        with self._db() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"--run {run_id}: no drill run with that id in {self.path}")
+        return _run_row(row)
+
+    def runs(self) -> list[RunRow]:
+        with self._db() as conn:
+            return [_run_row(r) for r in conn.execute("SELECT * FROM runs ORDER BY started").fetchall()]
+
+    def active_run(self, run_id: str | None) -> RunRow:
+        """The run a responder's command is for: the one given, or the only active one."""
+        if run_id:
+            row = self.run(run_id)
+            if not row.active:
+                raise UsageError(f"--run {run_id}: that run is over ({row.outcome})")
+            return row
+        active = [r for r in self.runs() if r.active]
+        if not active:
+            raise UsageError("no drill is running; start one with `drill run traffic-tango`")
+        if len(active) > 1:
+            raise UsageError(f"{len(active)} drills are running ({', '.join(r.run_id for r in active)}): give --run")
+        return active[0]
+
+    # Events ---------------------------------------------------------------------
+
+    def append(self, run_id: str, event: str, by: str, detail: str = "", data: dict[str, Any] | None = None,
+               at: datetime | None = None) -> Event:  # fmt: skip
+        moment = at or _now()
+        with self._db() as conn:
+            started = conn.execute("SELECT started FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if started is None:
+                raise UsageError(f"--run {run_id}: no drill run with that id in {self.path}")
+            offset = (moment - datetime.fromisoformat(started[0])).total_seconds()
+            cursor = conn.execute(
+                "INSERT INTO events (run_id, event, at, offset_s, by, detail, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, event, moment.isoformat(), offset, by, detail, json.dumps(data or {})),
+            )
+            number = cursor.lastrowid or 0
+        return Event(number, event, moment.isoformat(), round(offset, 3), by, detail, data or {})
+
+    def events(self, run_id: str, after: int = 0) -> list[Event]:
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT id, event, at, offset_s, by, detail, data FROM events WHERE run_id = ? AND id > ? ORDER BY id",
+                (run_id, after),
+            ).fetchall()
+        return [Event(r[0], r[1], r[2], round(r[3], 3), r[4], r[5], json.loads(r[6])) for r in rows]
+
+    def add_slis(self, run_id: str, offset_s: float, data: dict[str, Any]) -> None:
+        with self._db() as conn:
+            conn.execute("INSERT INTO slis (run_id, offset_s, data) VALUES (?, ?, ?)",
+                         (run_id, offset_s, json.dumps(data)))  # fmt: skip
+
+    def slis(self, run_id: str) -> list[tuple[float, dict[str, Any]]]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT offset_s, data FROM slis WHERE run_id = ? ORDER BY offset_s", (run_id,))
+            return [(r[0], json.loads(r[1])) for r in rows.fetchall()]
+
+
+def _run_row(row: tuple[Any, ...]) -> RunRow:
+    return RunRow(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7], row[8], row[9],
+                  row[10], json.loads(row[11]) if row[11] else None)  # fmt: skip

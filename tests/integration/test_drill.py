@@ -1,0 +1,144 @@
+"""Whole drills on real stacks: autopilot per fault variant, nobody responding, responders in
+parallel, a premature resolve, Ctrl-C, and a controller killed mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chaos.engine import Engine
+from drills.loader import builtin_files
+from drills.runs import RunDir
+from drills.waiting import wait_for
+from scoreboard.store import Store
+from tests.integration.conftest import drill_cli
+
+VARIANTS = yaml.safe_load(builtin_files()["traffic-tango"].read_text())["faults"]
+
+
+def fast_drill(tmp_path: Path, faults: list[dict[str, Any]], time_limit_s: float = 90, window: tuple[float, float]
+               = (1, 2)) -> Path:  # fmt: skip
+    """traffic-tango with one fault pool and short phases, as a team's own drill file."""
+    doc = yaml.safe_load(builtin_files()["traffic-tango"].read_text())
+    doc["faults"] = faults
+    doc["phases"] = {"baseline_s": 6, "inject_window_s": list(window), "time_limit_s": time_limit_s}
+    doc["recovery"]["sustain_s"] = 5
+    doc["playbook"] = "traffic-tango.md"
+    path = tmp_path / f"fast-{len(list(tmp_path.glob('*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def start_run(drill: Path, db: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "drills.cli", "run", str(drill), "--db", str(db), "--seed", "3",
+                             "--team", "blue", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ.copy())  # fmt: skip
+
+
+def wait_event(store: Store, name: str, deadline_s: float = 90) -> str:
+    def probe() -> tuple[bool, str]:
+        runs = store.runs()
+        if not runs:
+            return False, "no run yet"
+        found = [e for e in store.events(runs[-1].run_id) if e.event == name]
+        return bool(found), ", ".join(e.event for e in store.events(runs[-1].run_id)) or "no events"
+
+    wait_for(f"{name} on the timeline", probe, deadline_s)
+    return store.runs()[-1].run_id
+
+
+def assert_gone(engine: Engine, run_id: str) -> None:
+    assert engine.leftovers(run_id) == [], "the run left containers, networks or volumes"
+    assert not RunDir(run_id).exists(), "the run left its directory"
+
+
+@pytest.mark.parametrize(
+    "variant", VARIANTS, ids=lambda v: v["fault"] + "".join(f"-{x}" for x in v.get("params", {}).values())
+)
+def test_autopilot_resolves_every_variant(engine: Engine, tmp_path: Path, variant: dict[str, Any]) -> None:
+    done = drill_cli("run", str(fast_drill(tmp_path, [variant])), "--autopilot", "--json", "--quiet", "--seed", "1",
+                     "--db", str(tmp_path / "d.db"), timeout=240)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "resolved" and result["fault"].startswith(variant["fault"])
+    order = ["fault_injected", "alert_fired", "acknowledged", "diagnosed", "mitigated", "resolved"]
+    seen = [e["event"] for e in result["timeline"] if e["event"] in order]
+    firsts = [seen.index(name) for name in order]
+    assert firsts == sorted(firsts), seen
+    scores = result["scores"]
+    assert 0 < scores["tt_detect_s"] < 30 and scores["tt_detect_s"] <= scores["tt_diagnose_s"]
+    assert scores["tt_mitigate_s"] < scores["tt_resolve_s"] < 90
+    assert scores["red_herrings"] == 0 and scores["points"] > 0
+    by = {e["event"]: e["by"] for e in result["timeline"]}
+    assert by["acknowledged"] == by["diagnosed"] == "autopilot" and by["mitigated"] == "drill"
+    assert_gone(engine, result["run_id"])
+
+
+def test_nobody_responds_times_out_reverts_and_removes(engine: Engine, tmp_path: Path) -> None:
+    drill = fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=10)
+    done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=180)
+    assert done.returncode == 1, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "timeout"
+    timeout = next(e for e in result["timeline"] if e["event"] == "timeout")
+    assert "the fault was reverted lb.weights-skew" in timeout["detail"]
+    assert result["scores"]["tt_mitigate_s"] is None
+    assert_gone(engine, result["run_id"])
+
+
+def test_parallel_responders_premature_resolve_and_ctrl_c(engine: Engine, tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    controller = start_run(fast_drill(tmp_path, [{"fault": "lb.drained"}], time_limit_s=300, window=(2, 3)), db)
+    try:
+        store = Store(db)
+        run_id = wait_event(store, "stack_ready")
+        with ThreadPoolExecutor(8) as pool:
+            jobs = [pool.submit(drill_cli, "note", f"note {i}", "--as", f"r{i}", "--db", str(db)) for i in range(6)]
+            jobs += [pool.submit(drill_cli, "ack", "--as", f"a{i}", "--db", str(db)) for i in range(2)]
+            assert [j.result().returncode for j in jobs] == [0] * 8
+        events = store.events(run_id)
+        assert {e.detail for e in events if e.event == "note"} == {f"note {i}" for i in range(6)}
+        assert sorted(e.by for e in events if e.event == "acknowledged") == ["a0", "a1"]
+        wait_event(store, "fault_injected")
+        premature = drill_cli("resolve", "--as", "eager", "--db", str(db))
+        assert premature.returncode == 1 and "premature resolve (eager)" in premature.stdout
+        controller.send_signal(signal.SIGINT)
+        out, err = controller.communicate(timeout=60)
+        assert controller.returncode == 130, err[-2000:]
+        assert "aborted" in out
+    finally:
+        controller.kill()
+    final = store.events(run_id)
+    assert [e.event for e in final].count("aborted") == 1
+    assert any(e.event == "fault_reverted" or "reverted" in e.detail for e in final)
+    assert store.run(run_id).outcome == "aborted"
+    assert_gone(engine, run_id)
+
+
+def test_sigkill_mid_run_then_drill_down_reverts_and_keeps_the_timeline(engine: Engine, tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    controller = start_run(fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=300, window=(0, 1)), db)
+    try:
+        store = Store(db)
+        run_id = wait_event(store, "fault_injected")
+        before = store.events(run_id)
+        controller.send_signal(signal.SIGKILL)
+        controller.wait(timeout=10)
+    finally:
+        controller.kill()
+    assert store.events(run_id)[: len(before)] == before, "the timeline up to the kill must be intact"
+    assert (RunDir(run_id).path / "fault" / "fault.json").is_file()
+    done = drill_cli("down", run_id, "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert f"reverted lb.weights-skew on run {run_id}" in done.stdout
+    assert store.run(run_id).outcome == "aborted"
+    assert_gone(engine, run_id)
