@@ -22,7 +22,7 @@ from drills import images as images_mod
 from drills.cli_chaos import audit, chaos_app
 from drills.controller import Terminated
 from drills.errors import DrillError
-from drills.runs import check_run_id
+from drills.runs import RunDir, check_run_id
 from drills.stack import StackSpec
 from scoreboard.store import Store
 from traffic import load as traffic_load
@@ -90,8 +90,9 @@ def up(
 def status(
     run_id: str = typer.Argument(None, help="A run id; all runs if omitted."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    db: Path = typer.Option(None, "--db", help="Timeline database (default: $DRILL_DB or <DRILL_HOME>/drill.db)."),
 ) -> None:
-    """Show the runs on this machine and whether their stacks are running."""
+    """Show the runs on this machine, their stacks, and for drills: elapsed time and alerts firing."""
     wanted = check_run_id(run_id) if run_id else None
     rows = provision.status(Engine.connect(), wanted)
     if as_json:
@@ -112,9 +113,14 @@ def status(
     if not rows:
         typer.echo("no runs")
         return
+    drills = {row.run_id: row for row in Store(db).runs() if row.active}
     for r in rows:
-        url = r.record.summary().get("url", "") if r.record else ""
-        typer.echo(f"{r.run_id}  {r.running}/{r.containers} running  {r.state}  {url}")
+        summary = r.record.summary() if r.record else {}
+        typer.echo(f"{r.run_id}  {r.running}/{r.containers} running  {r.state}  {summary.get('url', '')}")
+        if r.run_id in drills:
+            typer.echo("  " + session.describe_active(Store(db), drills[r.run_id]))
+            typer.echo(f"  stats {summary.get('stats_url', '')}  runtime API {summary.get('runtime_api', '')}  "
+                       f"config {RunDir(r.run_id).lb_config_dir / 'haproxy.cfg'}")  # fmt: skip
 
 
 @app.command(epilog="Example: drill down 3fa2c1   or   drill down --all")

@@ -110,3 +110,18 @@ def abandon(store: Store, run_id: str) -> str | None:
         scores = {}
     store.end_run(run_id, "aborted", scores)
     return f"run {run_id} recorded as aborted on the timeline"
+
+
+def describe_active(store: Store, row: RunRow) -> str:
+    """A responder's view of a running drill: no word of the fault or when it landed."""
+    events = store.events(row.run_id)
+    firing: dict[str, bool] = {}
+    for e in events:
+        if e.event in ("alert_fired", "alert_cleared"):
+            firing[str(e.data.get("rule", e.detail))] = e.event == "alert_fired"
+    alerts = ", ".join(name for name, on in firing.items() if on) or "none"
+    elapsed = (datetime.now(UTC) - datetime.fromisoformat(row.started)).total_seconds()
+    last = [e for e in events if e.event not in ("fault_injected", "fault_reverted", "resolve_requested")][-1:]
+    latest = f"; latest: {last[0].event} ({last[0].by})" if last else ""
+    return (f"drill {row.drill}, team {row.team}, {render.duration(elapsed)} in; alerts firing: {alerts}"
+            f"{latest}")  # fmt: skip
