@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup engine venv images demo test lint unit bench clean
+.PHONY: setup engine venv images browser demo test lint unit bench clean
 
 setup: engine venv images
 
@@ -21,9 +21,7 @@ $(VENV)/.installed: pyproject.toml
 images: engine venv
 	$(BIN)/drill images build
 
-# Until `drill run traffic-tango --autopilot` exists: a stack up, simulated viewers through the
-# balancer to every replica (with the balancer's own counts beside), the stack down (also on
-# failure or Ctrl-C).
+# The main job: a whole Traffic Tango drill with the autopilot responding (about a minute).
 demo: setup
 	$(BIN)/drill run traffic-tango --autopilot --team demo
 
@@ -35,8 +33,12 @@ lint: venv
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
+# Debian's chromium, for the test that opens `drill report` in a real headless browser.
+browser:
+	bash setup/browser.sh
+
 # The whole suite: lint, unit tests and the Docker-backed tests, none skipped.
-test: setup lint
+test: setup browser lint
 	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q
 
 # Benchmarks print ratios against a reference measured in the same run (not timed tests).

@@ -17,7 +17,7 @@ from pathlib import Path
 import typer
 
 from chaos.engine import Engine
-from drills import cli_run, provision, session
+from drills import cli_run, cli_scores, provision, session
 from drills import images as images_mod
 from drills.cli_chaos import audit, chaos_app
 from drills.controller import Terminated
@@ -39,6 +39,7 @@ app.add_typer(images_app, name="images")
 app.add_typer(chaos_app, name="chaos")
 app.command(epilog="Example: drill audit /etc/haproxy/haproxy.cfg --fail-on error")(audit)
 cli_run.register(app)
+cli_scores.register(app)
 
 _debug = {"on": os.environ.get("DRILL_DEBUG") == "1"}
 

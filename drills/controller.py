@@ -49,6 +49,8 @@ class World(Protocol):
     def fault_in_effect(self) -> tuple[bool, str]: ...
     def revert(self) -> str: ...
     def balancer_restarted(self) -> bool: ...
+    def fault_facts(self) -> dict[str, Any]: ...
+    def fix_evidence(self) -> str: ...
     def impact(self) -> dict[str, float]: ...
     def teardown(self, keep: bool) -> None: ...
 
@@ -149,7 +151,8 @@ def _inject(run: Run) -> None:
     run.fault_applied = True
     summary = run.world.inject(chosen.variant)
     run.injected_at = run.clock.now()
-    run.record("fault_injected", detail=f"{chosen.variant.label}: {summary}", data={"fault": chosen.variant.label})
+    data = {"fault": chosen.variant.label, "summary": summary, **run.world.fault_facts()}
+    run.record("fault_injected", detail=f"{chosen.variant.label}: {summary}", data=data)
     if run.reveal:
         run.say(f"  [reveal] {chosen.variant.label}: {summary}")
 
@@ -224,7 +227,7 @@ def _judge_recovery(run: Run) -> None:
     if ok and run.healthy_since is None:
         run.healthy_since = now
         run.mitigated = True
-        run.record("mitigated", detail=f"observed: {seen}")
+        run.record("mitigated", detail=f"observed: {seen}", data={"fix": run.world.fix_evidence()})
     elif not ok and run.healthy_since is not None:
         run.healthy_since = None
         run.record("relapsed", detail=f"observed: {seen}")

@@ -19,6 +19,7 @@ from playbooks.autopilot import Autopilot
 from scoreboard import render
 from scoreboard.scoring import Scorecard, score
 from scoreboard.store import RunRow, Store
+from scoreboard.timeline import Event
 
 
 class SystemClock:
@@ -125,3 +126,11 @@ def describe_active(store: Store, row: RunRow) -> str:
     latest = f"; latest: {last[0].event} ({last[0].by})" if last else ""
     return (f"drill {row.drill}, team {row.team}, {render.duration(elapsed)} in; alerts firing: {alerts}"
             f"{latest}")  # fmt: skip
+
+
+def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Scorecard]:
+    """A stored run, re-scored from its timeline with its drill's rubric."""
+    row = store.run(run_id)
+    drill = loader.load_file(Path(row.drill_file))
+    events = store.events(run_id)
+    return row, drill, events, score(events, drill.rubric)

@@ -7,8 +7,9 @@ import queue
 import threading
 from typing import Any
 
-from chaos import inject
+from chaos import audit, inject
 from chaos.engine import Engine
+from chaos.hapconfig import unified_diff
 from drills import provision
 from drills.definition import Drill, Variant
 from drills.errors import DrillError
@@ -41,6 +42,8 @@ class RealWorld:
         self._users: set[int] = set()
         self._hurt: set[int] = set()
         self._lb_started: str | None = None
+        self._faulted_config = ""
+        self._faulted_worker = 0
 
     @property
     def run_id(self) -> str:
@@ -109,7 +112,38 @@ class RealWorld:
         plan = inject.plan(self.target, variant.fault, dict(variant.params))
         self._counting = True
         inject.inject(self.target, plan)
+        self._faulted_config = self.target.config_path.read_text()
+        self._faulted_worker = self._worker()
         return plan.summary
+
+    def _worker(self) -> int:
+        assert self.target is not None
+        try:
+            return self.target.api.worker_pid()
+        except DrillError:
+            return 0
+
+    def fault_facts(self) -> dict[str, Any]:
+        """What the postmortem may say about the fault: its route and the audit of the faulted config."""
+        assert self.target is not None
+        saved = self.target.saved()
+        findings = audit.audit_haproxy(self._faulted_config, "haproxy.cfg")
+        return {"route": saved.route if saved else "", "audit": [str(f) for f in findings]}
+
+    def fix_evidence(self) -> str:
+        """How the fix was made, from what can be observed: config diff, reload, restart."""
+        assert self.target is not None
+        now = self.target.config_path.read_text()
+        changed = [line for line in unified_diff(self._faulted_config, now, "haproxy.cfg").splitlines()
+                   if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
+        parts = []
+        if changed:
+            parts.append("the balancer config was edited (" + "; ".join(line.strip() for line in changed[:6]) + ")")
+        if self.balancer_restarted():
+            parts.append("the balancer container was restarted")
+        elif self._worker() not in (self._faulted_worker, 0):
+            parts.append("the balancer was reloaded gracefully")
+        return ", and ".join(parts) or "runtime API changes only (no config edit, no reload, no restart)"
 
     def fault_in_effect(self) -> tuple[bool, str]:
         assert self.target is not None

@@ -135,7 +135,7 @@ class Store:
         with self._db() as conn:
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            raise UsageError(f"--run {run_id}: no drill run with that id in {self.path}")
+            raise UsageError(f"run {run_id}: no drill run with that id in {self.path} (`drill runs` lists them)")
         return _run_row(row)
 
     def runs(self) -> list[RunRow]:
@@ -164,7 +164,7 @@ class Store:
         with self._db() as conn:
             started = conn.execute("SELECT started FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if started is None:
-                raise UsageError(f"--run {run_id}: no drill run with that id in {self.path}")
+                raise UsageError(f"run {run_id}: no drill run with that id in {self.path} (`drill runs` lists them)")
             offset = (moment - datetime.fromisoformat(started[0])).total_seconds()
             cursor = conn.execute(
                 "INSERT INTO events (run_id, event, at, offset_s, by, detail, data) VALUES (?, ?, ?, ?, ?, ?, ?)",

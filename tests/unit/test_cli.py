@@ -26,6 +26,10 @@ def drill(*args: str, env: dict[str, str] | None = None, home: Path) -> subproce
         (["chaos", "plan", "lb.tango", "--run", "nope"], 2, "RUN_ID 'nope' is not a run id"),
         (["chaos", "inject", "lb.tango", "--run", "abcdef", "-p", "period"], 2, "--param 'period': expected key=value"),
         (["audit", "/nonexistent/haproxy.cfg"], 2, "/nonexistent/haproxy.cfg: cannot read it"),
+        (["run", "salsa"], 2, "DRILL 'salsa' is not a drill file or a known drill"),
+        (["ack"], 2, "no drill is running"),
+        (["scores", "--trend"], 2, "--trend needs --team TEAM"),
+        (["postmortem", "abcdef"], 2, "run abcdef: no drill run with that id"),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
@@ -56,7 +60,9 @@ def test_down_needs_a_run_or_all(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "command",
     [[], ["up"], ["down"], ["status"], ["load"], ["images", "build"], ["audit"]]
-    + [["chaos", c] for c in ("list", "plan", "inject", "revert", "check")],
+    + [["chaos", c] for c in ("list", "plan", "inject", "revert", "check")]
+    + [[c] for c in ("run", "list", "show", "validate", "ack", "diagnose", "note", "hint", "resolve", "abort")]
+    + [[c] for c in ("timeline", "scores", "runs", "show-run", "postmortem", "report")],
 )
 def test_every_command_has_a_purpose_and_an_example(tmp_path: Path, command: list[str]) -> None:
     done = drill(*command, "--help", home=tmp_path)

@@ -90,6 +90,12 @@ class FakeWorld:
     def balancer_restarted(self) -> bool:
         return False
 
+    def fault_facts(self) -> dict[str, object]:
+        return {"route": "config", "audit": ["haproxy.cfg:36: error [weights-skew] ..."]}
+
+    def fix_evidence(self) -> str:
+        return "config edited; balancer reloaded"
+
     def impact(self) -> dict[str, float]:
         return {"requests": 1000, "error_share": 0.05, "audience_affected": 0.4}
 
