@@ -138,7 +138,8 @@ class RealWorld:
                    if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
         parts = []
         if changed:
-            parts.append("the balancer config was edited (" + "; ".join(line.strip() for line in changed[:6]) + ")")
+            edits = "; ".join(f"{line[0]} {line[1:].strip()}" for line in changed[:6])
+            parts.append(f"the balancer config was edited ({edits})")
         if self.balancer_restarted():
             parts.append("the balancer container was restarted")
         elif self._worker() not in (self._faulted_worker, 0):
