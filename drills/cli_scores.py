@@ -66,7 +66,8 @@ def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: P
     """Every run in the database, oldest first."""
     table: list[dict[str, object]] = [
         {"run_id": r.run_id, "drill": r.drill, "team": r.team, "gameday": r.gameday, "started": r.started[:19],
-         "fault": r.fault, "outcome": r.outcome or "running", "points": (r.scores or {}).get("points")}
+         "fault": "(hidden until the end)" if r.active else r.fault, "outcome": r.outcome or "running",
+         "points": (r.scores or {}).get("points")}
         for r in Store(db).runs()
     ]  # fmt: skip
     typer.echo(_table(table, as_json, False))

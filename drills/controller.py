@@ -99,6 +99,7 @@ class Run:
     started: float = 0.0
     outcome: str | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
+    inject_due: float | None = None
     injected_at: float | None = None
     healthy_since: float | None = None
     mitigated: bool = False
@@ -140,13 +141,19 @@ def _baseline(run: Run) -> None:
 
 
 def _inject(run: Run) -> None:
+    """Wait for the drawn moment, then inject. Safe to re-enter after a Ctrl-C answered "no"."""
     chosen = draw(run.drill, run.seed)
     run.phase = "running"
-    due = run.clock.now() + chosen.inject_after_s
-    while run.clock.now() < due and run.outcome is None:
+    if run.inject_due is None:
+        run.inject_due = run.clock.now() + chosen.inject_after_s
+    while run.clock.now() < run.inject_due and run.outcome is None:
         _tick(run)
         run.clock.sleep(TICK_S)
     if run.outcome is not None:
+        return
+    if run.fault_applied:  # re-entered: the Ctrl-C landed while the fault was being applied
+        if run.injected_at is None:
+            _finish(run, "aborted", "interrupted while the fault was being applied")
         return
     run.fault_applied = True
     summary = run.world.inject(chosen.variant)
@@ -248,6 +255,8 @@ def _answer_resolve(run: Run, by: str) -> None:
         run.record("premature_resolve", by, "nothing to resolve yet")
         return
     ok, seen = _observed(run)
+    if ok and run.healthy_since is None:
+        _judge_recovery(run)  # recovered since the last beat: record mitigated before answering
     if ok and run.healthy_since is not None:
         run.record("resolve_declared", by, f"accepted: {seen}; resolved once it has held "
                                            f"{run.drill.recovery.sustain_s:g}s")  # fmt: skip

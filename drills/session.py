@@ -129,8 +129,14 @@ def describe_active(store: Store, row: RunRow) -> str:
 
 
 def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Scorecard]:
-    """A stored run, re-scored from its timeline with its drill's rubric."""
+    """A finished run, re-scored from its timeline with its drill's rubric.
+
+    A running drill is refused: its timeline names the fault, which responders must find themselves.
+    """
     row = store.run(run_id)
+    if row.active:
+        raise UsageError(f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "
+                         "the full record opens once it has ended")  # fmt: skip
     drill = loader.load_file(Path(row.drill_file))
     events = store.events(run_id)
     return row, drill, events, score(events, drill.rubric)

@@ -93,3 +93,18 @@ def test_load_against_nothing_fails_fast_and_clearly(tmp_path: Path) -> None:
     done = drill("load", "--url", f"http://127.0.0.1:{port}", "--duration", "5", home=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == f"drill: error: --url http://127.0.0.1:{port}: cannot connect (Connection refused)"
+
+
+def test_a_running_drill_keeps_its_fault_from_the_records_commands(tmp_path: Path) -> None:
+    from scoreboard.store import Store
+
+    db = tmp_path / "drill.db"
+    Store(db).begin_run("c0ffee", "traffic-tango", "drills/traffic-tango.yaml", "blue", [], "2026-Q4", 7,
+                        "lb.weights-skew")  # fmt: skip
+    listed = drill("runs", "--db", str(db), home=tmp_path)
+    assert listed.returncode == 0 and "c0ffee" in listed.stdout
+    assert "weights-skew" not in listed.stdout and "(hidden until the end)" in listed.stdout
+    for command in ("show-run", "postmortem", "report"):
+        done = drill(command, "c0ffee", "--db", str(db), home=tmp_path)
+        assert done.returncode == 2 and "run c0ffee is still running" in done.stderr, (command, done.stderr)
+        assert "weights-skew" not in done.stdout + done.stderr

@@ -233,3 +233,26 @@ def test_healthy_judges_each_slo() -> None:
     assert not controller.healthy(slis(errors=0.02), rec)[0]
     assert not controller.healthy(slis(skew=0.2), rec)[0]
     assert not controller.healthy(None, rec)[0]
+
+
+def test_resolve_in_the_beat_recovery_is_first_seen_is_accepted(drill: Drill, tmp_path: Path) -> None:
+    run = make_run(drill, tmp_path)
+    world = run.world
+    assert isinstance(world, FakeWorld)
+    responder_at(run, 10, "resolve_requested", action=lambda: setattr(world, "fixed", True))
+    assert controller.execute(run) == "resolved"
+    events = [e.event for e in run.store.events("abc123")]
+    assert "premature_resolve" not in events
+    assert events.index("mitigated") < events.index("resolve_declared") < events.index("resolved")
+
+
+def test_a_no_to_ctrl_c_before_injection_keeps_the_drawn_moment(drill: Drill, tmp_path: Path) -> None:
+    clock = FakeClock()
+    world = FakeWorld(clock)
+    run = make_run(drill, tmp_path, world, confirm_abort=lambda: False)
+    world.interrupt_at = [clock.t + drill.baseline_s + 2]  # during the wait for the drawn moment
+    responder_at(run, 5, "", action=lambda: setattr(world, "fixed", True))
+    assert controller.execute(run) == "resolved"
+    assert world.injected is not None
+    expected = 1000.0 + drill.baseline_s + controller.draw(drill, 7).inject_after_s
+    assert world.injected == pytest.approx(expected, abs=controller.TICK_S + 0.01)
