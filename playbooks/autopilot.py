@@ -18,7 +18,7 @@ from chaos.engine import Engine
 from chaos.haproxy import RuntimeApi
 from drills import responders
 from drills.errors import DrillError
-from drills.runs import RunDir
+from drills.runs import Endpoints, RunDir
 from drills.waiting import wait_for
 from playbooks.repair import repair
 from scoreboard.store import Store
@@ -76,20 +76,17 @@ class Autopilot:
             if answer.event == "resolve_declared" or self.stopped.wait(2.0):
                 return
 
-    def _record(self) -> tuple[RunDir, RuntimeApi]:
+    def _stack(self) -> tuple[RunDir, Endpoints]:
         run = RunDir(self.run_id)
         record = run.load()
         if record is None or record.endpoints is None:
             raise DrillError(f"run {self.run_id} has no stack record")
-        return run, RuntimeApi("127.0.0.1", record.endpoints.api_port)
+        return run, record.endpoints
 
     def _rule_out_database(self) -> None:
         code, output = self.engine.exec(self.run_id, "db", ["redis-cli", "ping"])
-        run, _ = self._record()
-        record = run.load()
-        assert record is not None and record.endpoints is not None
-        host, port = "127.0.0.1", record.endpoints.lb_port
-        conn = http.client.HTTPConnection(host, port, timeout=5)
+        _, endpoints = self._stack()
+        conn = http.client.HTTPConnection("127.0.0.1", endpoints.lb_port, timeout=5)
         try:
             conn.request("GET", "/api/catalog")
             status = conn.getresponse().status
@@ -104,8 +101,8 @@ class Autopilot:
                                                        f"-> {status}")  # fmt: skip
 
     def _inspect_balancer(self) -> tuple[list[audit.Finding], str]:
-        run, api = self._record()
-        state = api.state()
+        run, endpoints = self._stack()
+        state = RuntimeApi("127.0.0.1", endpoints.api_port).state()
         servers = ", ".join(f"{s.name} {s.status} w{s.weight}" + (f" slim {s.limit}" if s.limit else "")
                             for s in state.stats)  # fmt: skip
         seen = f"balance {state.algo}; {servers}"
@@ -115,7 +112,7 @@ class Autopilot:
         return findings, seen
 
     def _fix(self, findings: list[audit.Finding]) -> None:
-        run, _ = self._record()
+        run, _ = self._stack()
         config = run.lb_config_dir / "haproxy.cfg"
         before = config.read_text()
         after = repair(before, findings)
