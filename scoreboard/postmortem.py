@@ -49,8 +49,7 @@ def draft(row: RunRow, drill: Drill, events: list[Event], card: Scorecard) -> st
         f"- **Duration:** {span}; outcome: {row.outcome or 'running'}.",
         f"- **Impact:** {impact['error_pct']:g}% of requests failed and {impact['audience_pct']:g}% of the simulated "
         f"audience had at least one failed or slow request (over {drill.rps:g} req/s from {drill.users} viewers).",
-        f"- **Root Cause:** {facts.get('summary', 'no fault was injected')} "
-        f"({facts.get('fault', row.fault)}, by {facts.get('route') or 'its default route'}).",
+        f"- **Root Cause:** {_cause_line(facts)}",
         "",
         "## Timeline:",
         *[line(e) for e in timeline_events(events)],
@@ -70,7 +69,15 @@ def draft(row: RunRow, drill: Drill, events: list[Event], card: Scorecard) -> st
     return "\n".join(out) + "\n"
 
 
+def _cause_line(facts: dict[str, object]) -> str:
+    if not facts:
+        return "none: the run ended before drill injected its fault."
+    return f"{facts.get('summary')} ({facts.get('fault')}, by {facts.get('route') or 'its default route'})."
+
+
 def _root_cause(drill: Drill, events: list[Event], facts: dict[str, object], mitigated: bool) -> str:
+    if not facts:
+        return "The run ended before drill injected its fault: there was nothing to find or fix."
     cause = f"drill injected `{facts.get('fault', '?')}`: {facts.get('summary', '?')}."
     herrings = [e.data.get("category") for e in events if e.event == "hypothesis" and e.data.get("red_herring")]
     chased = f" Along the way the team suspected: {', '.join(str(h) for h in herrings)}." if herrings else ""

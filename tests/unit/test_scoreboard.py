@@ -88,3 +88,15 @@ def test_report_is_self_contained_svg_with_data_and_markers(tmp_path: Path) -> N
     assert {name for name, _ in points} == {"p50 ms", "p95 ms", "p99 ms", "error rate %", "app1", "app2", "app3"}
     assert all(len(coords.split()) == 41 for _, coords in points)
     assert html.count('data-marker="fault injected"') == 3 and html.count('data-marker="resolved"') == 3
+
+
+def test_postmortem_of_a_run_aborted_before_the_fault_names_no_fault(tmp_path: Path) -> None:
+    store = Store(tmp_path / "d.db")
+    store.begin_run("abc124", DRILL.name, DRILL.source, "blue", [], "2026-Q4", 3, "lb.weights-skew")
+    store.append("abc124", "stack_ready", "drill", "3 replicas")
+    store.append("abc124", "aborted", "drill", "aborted by the facilitator (Ctrl-C)")
+    store.end_run("abc124", "aborted", {})
+    events = store.events("abc124")
+    text = postmortem.draft(store.run("abc124"), DRILL, events, score(events, DRILL.rubric))
+    assert "weights-skew" not in text, "a fault that was drawn but never injected is not a fact of the run"
+    assert "the run ended before drill injected its fault" in text and "drill reverted the fault" not in text
