@@ -19,6 +19,7 @@ from scoreboard.timeline import Event, line
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 900, 260, 60, 20, 30, 40
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 MARKED = ("fault_injected", "alert_fired", "acknowledged", "diagnosed", "mitigated", "resolved", "timeout", "aborted")
+LABEL_GAP = 12.0  # px between vertical marker labels: the 11px font's line height
 Series = dict[str, list[tuple[float, float]]]
 
 
@@ -48,10 +49,11 @@ def chart(name: str, title: str, series: Series, markers: list[tuple[float, str]
         value = x_max * i / 5
         parts.append(f'<text x="{x(value)}" y="{HEIGHT - PAD_B + 16}" class="tick" text-anchor="middle">'
                      f'{value:.0f}s</text>')  # fmt: skip
-    for offset, label in markers:
+    label_xs = label_positions([x(offset) + 3 for offset, _ in markers])
+    for (offset, label), lx in zip(markers, label_xs, strict=True):
         parts.append(f'<line x1="{x(offset)}" y1="{PAD_T}" x2="{x(offset)}" y2="{HEIGHT - PAD_B}" class="marker" '
-                     f'data-marker="{escape(label)}"/><text x="{x(offset) + 3}" y="{PAD_T + 10}" class="marker-label" '
-                     f'transform="rotate(90 {x(offset) + 3} {PAD_T + 10})">{escape(label)}</text>')  # fmt: skip
+                     f'data-marker="{escape(label)}"/><text x="{lx}" y="{PAD_T + 10}" class="marker-label" '
+                     f'transform="rotate(90 {lx} {PAD_T + 10})">{escape(label)}</text>')  # fmt: skip
     for i, (label, points) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         coords = " ".join(f"{x(px)},{y(py)}" for px, py in points)
@@ -61,6 +63,18 @@ def chart(name: str, title: str, series: Series, markers: list[tuple[float, str]
                      f'&#9632; {escape(label)}</text>')  # fmt: skip
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def label_positions(wanted: list[float], gap: float = LABEL_GAP) -> list[float]:
+    """Where each vertical marker label goes: at its marker, or just right of the previous label.
+
+    Milestones a second apart (alert, ack and diagnosis by the autopilot) would otherwise print
+    their labels on top of each other. `wanted` is in the markers' order, which is time order.
+    """
+    placed: list[float] = []
+    for want in wanted:
+        placed.append(round(max(want, placed[-1] + gap), 1) if placed else want)
+    return placed
 
 
 def charts(slis: list[tuple[float, dict[str, Any]]], events: list[Event]) -> list[str]:

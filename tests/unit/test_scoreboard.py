@@ -100,3 +100,12 @@ def test_postmortem_of_a_run_aborted_before_the_fault_names_no_fault(tmp_path: P
     text = postmortem.draft(store.run("abc124"), DRILL, events, score(events, DRILL.rubric))
     assert "weights-skew" not in text, "a fault that was drawn but never injected is not a fact of the run"
     assert "the run ended before drill injected its fault" in text and "drill reverted the fault" not in text
+
+
+def test_marker_labels_that_would_overlap_are_set_side_by_side() -> None:
+    assert report.label_positions([100.0, 300.0]) == [100.0, 300.0]
+    assert report.label_positions([100.0, 101.0, 101.5, 200.0]) == [100.0, 112.0, 124.0, 200.0]
+    svg = report.chart("x", "t", {"s": [(0.0, 1.0), (10.0, 2.0)]}, [(5.0, "alert fired"), (5.01, "acknowledged")],
+                       "", 10.0)  # fmt: skip
+    label_xs = [float(v) for v in re.findall(r'<text x="([\d.]+)" y="[\d.]+" class="marker-label"', svg)]
+    assert len(label_xs) == 2 and label_xs[1] - label_xs[0] >= report.LABEL_GAP
