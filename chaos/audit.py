@@ -116,9 +116,11 @@ def audit_haproxy(text: str, file: str) -> list[Finding]:
         active = [(s.name, _int(s.options.get("weight"), 1), s.line.number) for s in pool if not s.has("backup")]
         found += _weights(active, file, f"backend {section.name}")
         http_checked = _mode(config, section) != "http" or any(
-            "httpchk" in line.words for scope in (config.defaults_for(section), section) if scope
+            "httpchk" in line.words
+            for scope in (config.defaults_for(section), section)
+            if scope
             for line in scope.directives("option")
-        )  # fmt: skip
+        )
         for server in pool:
             found += _server_findings(server, file)
             if server.has("check") and not http_checked:
@@ -202,10 +204,15 @@ def _mode(config: Config, section: Section) -> str:
 def _maxconn(pool: list[Server], file: str) -> list[Finding]:
     limits = {s.name: _int(s.options.get("maxconn"), 0) for s in pool}
     found = [
-        _finding(file, s.line.number, "maxconn-tiny", f"server {s.name} accepts {limits[s.name]} connection(s) at "
-                                                      "once: ordinary load queues and fails")
-        for s in pool if 0 < limits[s.name] < MAXCONN_TINY
-    ]  # fmt: skip
+        _finding(
+            file,
+            s.line.number,
+            "maxconn-tiny",
+            f"server {s.name} accepts {limits[s.name]} connection(s) at once: ordinary load queues and fails",
+        )
+        for s in pool
+        if 0 < limits[s.name] < MAXCONN_TINY
+    ]
     if len(set(limits.values())) > 1:
         detail = ", ".join(f"{k}={v or 'unlimited'}" for k, v in limits.items())
         found.append(
@@ -225,8 +232,13 @@ def _timeouts(config: Config, section: Section, file: str) -> list[Finding]:
     needed = {"frontend": ("client",), "backend": ("connect", "server")}.get(
         section.kind, ("connect", "client", "server")
     )
-    have = {line.words[1] for scope in (config.defaults_for(section), section) if scope
-            for line in scope.directives("timeout") if len(line.words) > 1}  # fmt: skip
+    have = {
+        line.words[1]
+        for scope in (config.defaults_for(section), section)
+        if scope
+        for line in scope.directives("timeout")
+        if len(line.words) > 1
+    }
     missing = [t for t in needed if t not in have]
     if not missing:
         return []

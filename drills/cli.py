@@ -120,8 +120,10 @@ def status(
         typer.echo(f"{r.run_id}  {r.running}/{r.containers} running  {r.state}  {summary.get('url', '')}")
         if r.run_id in drills:
             typer.echo("  " + session.describe_active(Store(db), drills[r.run_id]))
-            typer.echo(f"  stats {summary.get('stats_url', '')}  runtime API {summary.get('runtime_api', '')}  "
-                       f"config {RunDir(r.run_id).lb_config_dir / 'haproxy.cfg'}")  # fmt: skip
+            typer.echo(
+                f"  stats {summary.get('stats_url', '')}  runtime API {summary.get('runtime_api', '')}  "
+                f"config {RunDir(r.run_id).lb_config_dir / 'haproxy.cfg'}"
+            )
 
 
 @app.command(epilog="Example: drill down 3fa2c1   or   drill down --all")

@@ -69,8 +69,10 @@ def list_drills(drills_dir: Path = DRILLS_DIR) -> None:
     for name, path in loader.available(drills_dir).items():
         try:
             drill = loader.load_file(path)
-            typer.echo(f"{name:<20} {drill.title}: {len(drill.variants)} fault variant(s), limit "
-                       f"{render.duration(drill.time_limit_s)}  ({path})")  # fmt: skip
+            typer.echo(
+                f"{name:<20} {drill.title}: {len(drill.variants)} fault variant(s), limit "
+                f"{render.duration(drill.time_limit_s)}  ({path})"
+            )
         except DrillError as exc:
             typer.echo(f"{name:<20} BROKEN: {exc}")
 
@@ -81,16 +83,25 @@ def show(name: str = typer.Argument(..., help="A drill name or file."), drills_d
     typer.echo(f"{d.title} ({d.name}, {d.source})\n{d.summary}\n")
     typer.echo(f"stack      {d.replicas} replicas x capacity {d.capacity} ({d.service_ms:g} ms each), a balancer, a db")
     typer.echo(f"traffic    {d.rps:g} req/s ({d.model}) from {d.users} viewers")
-    typer.echo(f"phases     baseline {d.baseline_s:g}s, fault {d.inject_window_s[0]:g}-{d.inject_window_s[1]:g}s "
-               f"later, time limit {render.duration(d.time_limit_s)}")  # fmt: skip
+    typer.echo(
+        f"phases     baseline {d.baseline_s:g}s, fault {d.inject_window_s[0]:g}-{d.inject_window_s[1]:g}s "
+        f"later, time limit {render.duration(d.time_limit_s)}"
+    )
     typer.echo(f"faults     one of {len(d.variants)} variants, drawn by seed (hidden from responders)")
-    typer.echo("alerts     " + "; ".join(f"{r.name}: {r.sli} {r.op} {r.threshold:g} for {r.hold_s:g}s"
-                                         for r in d.rules))  # fmt: skip
-    typer.echo(f"recovery   p95 <= {d.recovery.p95_ms:g} ms, errors <= {d.recovery.error_rate:.0%}, share skew <= "
-               f"{d.recovery.max_share_skew:g}, held {d.recovery.sustain_s:g}s")  # fmt: skip
+    typer.echo(
+        "alerts     " + "; ".join(f"{r.name}: {r.sli} {r.op} {r.threshold:g} for {r.hold_s:g}s" for r in d.rules)
+    )
+    typer.echo(
+        f"recovery   p95 <= {d.recovery.p95_ms:g} ms, errors <= {d.recovery.error_rate:.0%}, share skew <= "
+        f"{d.recovery.max_share_skew:g}, held {d.recovery.sustain_s:g}s"
+    )
     typer.echo(f"hints      {len(d.hints)} tiers costing {', '.join(str(h.cost) for h in d.hints)} points")
-    typer.echo("scoring    " + "; ".join(f"{k} {v.points:g} pts (full <= {v.full_s:g}s, 0 at {v.zero_s:g}s)"
-                                         for k, v in d.rubric.phases.items()))  # fmt: skip
+    typer.echo(
+        "scoring    "
+        + "; ".join(
+            f"{k} {v.points:g} pts (full <= {v.full_s:g}s, 0 at {v.zero_s:g}s)" for k, v in d.rubric.phases.items()
+        )
+    )
 
 
 def validate(path: Path = typer.Argument(..., help="A drill file.")) -> None:
@@ -112,15 +123,18 @@ def ack(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
 def diagnose(
     category: str = typer.Argument(..., help="Where the cause is: balancer, database, ddos, cdn, app, network..."),
     detail: str = typer.Option("", "--detail", help="What exactly, in your words."),
-    run_id: str = RUN, who: str = AS, db: Path = DB,
-) -> None:  # fmt: skip
+    run_id: str = RUN,
+    who: str = AS,
+    db: Path = DB,
+) -> None:
     """State a diagnosis; it is graded against the injected fault (a wrong one is a red herring)."""
     event, verdict = responders.diagnose(Store(db), run_id, _who(who), category, detail)
     typer.echo(f"recorded: {line(event)}\n{'right' if verdict.correct else 'not it'}: {verdict.explanation}")
 
 
-def note(text: str = typer.Argument(..., help="What you saw or did."), run_id: str = RUN, who: str = AS,
-         db: Path = DB) -> None:  # fmt: skip
+def note(
+    text: str = typer.Argument(..., help="What you saw or did."), run_id: str = RUN, who: str = AS, db: Path = DB
+) -> None:
     """Put a note on the timeline."""
     typer.echo(f"recorded: {line(responders.note(Store(db), run_id, _who(who), text))}")
 
@@ -156,12 +170,17 @@ def timeline(run_id: str = RUN, db: Path = DB) -> None:
 def register(app: typer.Typer) -> None:
     examples: dict[Callable[..., None], str] = {
         run: "drill run traffic-tango --team blue --responder ana --responder raj",
-        list_drills: "drill list --drills-dir ./drills", show: "drill show traffic-tango",
-        validate: "drill validate drills/my-drill.yaml", ack: "drill ack --as ana",
-        diagnose: "drill diagnose balancer --detail 'weights 100/1/1' --as ana", note: "drill note 'db answers PING'",
-        hint: "drill hint --as raj", resolve: "drill resolve --as ana", abort: "drill abort",
+        list_drills: "drill list --drills-dir ./drills",
+        show: "drill show traffic-tango",
+        validate: "drill validate drills/my-drill.yaml",
+        ack: "drill ack --as ana",
+        diagnose: "drill diagnose balancer --detail 'weights 100/1/1' --as ana",
+        note: "drill note 'db answers PING'",
+        hint: "drill hint --as raj",
+        resolve: "drill resolve --as ana",
+        abort: "drill abort",
         timeline: "drill timeline",
-    }  # fmt: skip
+    }
     for function, example in examples.items():
         name = "list" if function is list_drills else function.__name__
         app.command(name, epilog=f"Example: {example}")(function)

@@ -65,11 +65,18 @@ def scores(
 def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: Path = DB) -> None:
     """Every run in the database, oldest first."""
     table: list[dict[str, object]] = [
-        {"run_id": r.run_id, "drill": r.drill, "team": r.team, "gameday": r.gameday, "started": r.started[:19],
-         "fault": "(hidden until the end)" if r.active else r.fault, "outcome": r.outcome or "running",
-         "points": (r.scores or {}).get("points")}
+        {
+            "run_id": r.run_id,
+            "drill": r.drill,
+            "team": r.team,
+            "gameday": r.gameday,
+            "started": r.started[:19],
+            "fault": "(hidden until the end)" if r.active else r.fault,
+            "outcome": r.outcome or "running",
+            "points": (r.scores or {}).get("points"),
+        }
         for r in Store(db).runs()
-    ]  # fmt: skip
+    ]
     typer.echo(_table(table, as_json, False))
 
 

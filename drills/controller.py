@@ -59,10 +59,12 @@ def healthy(slis: Slis | None, recovery: Recovery) -> tuple[bool, str]:
     """Do the SLOs and the balance hold in this window? Pure."""
     if slis is None or slis.requests == 0:
         return False, "no traffic answered yet"
-    seen = (f"p95 {slis.p95_latency_ms:.0f} ms, errors {slis.error_rate:.1%}, "
-            f"share skew {slis.max_share_skew:.2f}")  # fmt: skip
-    ok = (slis.p95_latency_ms <= recovery.p95_ms and slis.error_rate <= recovery.error_rate
-          and slis.max_share_skew <= recovery.max_share_skew)  # fmt: skip
+    seen = f"p95 {slis.p95_latency_ms:.0f} ms, errors {slis.error_rate:.1%}, share skew {slis.max_share_skew:.2f}"
+    ok = (
+        slis.p95_latency_ms <= recovery.p95_ms
+        and slis.error_rate <= recovery.error_rate
+        and slis.max_share_skew <= recovery.max_share_skew
+    )
     return ok, seen
 
 
@@ -186,8 +188,12 @@ PHASES: list[tuple[str, Callable[[Run], None]]] = [
 def _tick(run: Run) -> None:
     """One beat: alerts to the timeline, responders' requests answered, SLIs kept, live view."""
     for alert in run.world.alerts():
-        run.record(alert.kind, by="monitor", detail=f"{alert.rule}: {alert.expression} (now {alert.value:.3g})",
-                   data={"rule": alert.rule, "value": alert.value})  # fmt: skip
+        run.record(
+            alert.kind,
+            by="monitor",
+            detail=f"{alert.rule}: {alert.expression} (now {alert.value:.3g})",
+            data={"rule": alert.rule, "value": alert.value},
+        )
     for event in run.store.events(run.run_id, after=run.seen_events):
         run.seen_events = event.id
         if event.event == "resolve_requested":
@@ -207,10 +213,20 @@ def _keep_slis(run: Run) -> None:
     now = run.elapsed
     if slis is not None and now - run.last_slis_at >= 1.0:
         run.last_slis_at = now
-        run.store.add_slis(run.run_id, round(now, 2), {
-            "rate": slis.rate, "error_rate": slis.error_rate, "p50": slis.p50_latency_ms, "p95": slis.p95_latency_ms,
-            "p99": slis.p99_latency_ms, "shares": slis.shares, "skew": slis.max_share_skew,
-            "audience_affected": slis.audience_affected})  # fmt: skip
+        run.store.add_slis(
+            run.run_id,
+            round(now, 2),
+            {
+                "rate": slis.rate,
+                "error_rate": slis.error_rate,
+                "p50": slis.p50_latency_ms,
+                "p95": slis.p95_latency_ms,
+                "p99": slis.p99_latency_ms,
+                "shares": slis.shares,
+                "skew": slis.max_share_skew,
+                "audience_affected": slis.audience_affected,
+            },
+        )
     if now - run.last_live_at >= 2.0:
         run.last_live_at = now
         run.live(live_line(run, slis))
@@ -220,8 +236,10 @@ def live_line(run: Run, slis: Slis | None) -> str:
     phase = run.phase if (run.reveal or run.phase != "respond") else "running"
     if slis is None:
         return f"[{phase:<9} {_mmss(run.elapsed)}] waiting for traffic"
-    return (f"[{phase:<9} {_mmss(run.elapsed)}] {slis.rate:5.0f} req/s  p95 {slis.p95_latency_ms:5.0f} ms  "
-            f"errors {slis.error_rate:5.1%}  skew {slis.max_share_skew:4.2f}")  # fmt: skip
+    return (
+        f"[{phase:<9} {_mmss(run.elapsed)}] {slis.rate:5.0f} req/s  p95 {slis.p95_latency_ms:5.0f} ms  "
+        f"errors {slis.error_rate:5.1%}  skew {slis.max_share_skew:4.2f}"
+    )
 
 
 def _mmss(seconds: float) -> str:
@@ -258,8 +276,9 @@ def _answer_resolve(run: Run, by: str) -> None:
     if ok and run.healthy_since is None:
         _judge_recovery(run)  # recovered since the last beat: record mitigated before answering
     if ok and run.healthy_since is not None:
-        run.record("resolve_declared", by, f"accepted: {seen}; resolved once it has held "
-                                           f"{run.drill.recovery.sustain_s:g}s")  # fmt: skip
+        run.record(
+            "resolve_declared", by, f"accepted: {seen}; resolved once it has held {run.drill.recovery.sustain_s:g}s"
+        )
     else:
         run.record("premature_resolve", by, f"not recovered: {seen}")
 

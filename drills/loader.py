@@ -22,13 +22,29 @@ from drills.definition import (
     ReferenceEntry,
     Rubric,
     Variant,
-)  # fmt: skip
+)
 from drills.errors import UsageError
 from telemetry.rules import RuleError, default_rules, parse_rule
 
 BUILTIN_DIR = Path(__file__).parent  # drills/*.yaml ship in the wheel
-TOP = ("name", "title", "summary", "stack", "traffic", "phases", "faults", "alerts", "root_cause", "red_herrings",
-       "hints", "recovery", "scoring", "reference_timeline", "narration", "playbook")  # fmt: skip
+TOP = (
+    "name",
+    "title",
+    "summary",
+    "stack",
+    "traffic",
+    "phases",
+    "faults",
+    "alerts",
+    "root_cause",
+    "red_herrings",
+    "hints",
+    "recovery",
+    "scoring",
+    "reference_timeline",
+    "narration",
+    "playbook",
+)
 
 
 class DrillFileError(UsageError):
@@ -73,8 +89,15 @@ class Schema:
             return []
         return list(node.value)
 
-    def scalar(self, node: yaml.Node | None, path: str, kind: type, default: Any = None, low: float | None = None,
-               high: float | None = None) -> Any:  # fmt: skip
+    def scalar(
+        self,
+        node: yaml.Node | None,
+        path: str,
+        kind: type,
+        default: Any = None,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> Any:
         if node is None:
             if default is None:
                 self.error(None, path, "is required")
@@ -156,15 +179,29 @@ def _build(s: Schema, top: dict[str, yaml.Node], file: str) -> Drill | None:
         recovery=_recovery(s, top.get("recovery")),
         rubric=_rubric(s, top.get("scoring")),
         reference=_reference(s, top.get("reference_timeline")),
-        narration={k: str(s.scalar(v, f"narration.{k}", str, "")) for k, v in
-                   s.mapping(top.get("narration"), "narration", NARRATED).items()},
+        narration={
+            k: str(s.scalar(v, f"narration.{k}", str, ""))
+            for k, v in s.mapping(top.get("narration"), "narration", NARRATED).items()
+        },
         playbook=s.scalar(top.get("playbook"), "playbook", str, ""),
         source=file,
-    )  # fmt: skip
+    )
 
 
-NARRATED = ("stack_ready", "baseline_ok", "fault_injected", "alert_fired", "acknowledged", "diagnosed", "hypothesis",
-            "mitigated", "resolved", "timeout", "aborted", "premature_resolve")  # fmt: skip
+NARRATED = (
+    "stack_ready",
+    "baseline_ok",
+    "fault_injected",
+    "alert_fired",
+    "acknowledged",
+    "diagnosed",
+    "hypothesis",
+    "mitigated",
+    "resolved",
+    "timeout",
+    "aborted",
+    "premature_resolve",
+)
 
 
 def _choice(s: Schema, node: yaml.Node | None, path: str, allowed: tuple[str, ...], default: str) -> str:
@@ -185,8 +222,10 @@ def _variants(s: Schema, node: yaml.Node | None) -> tuple[Variant, ...]:
         name = s.scalar(entry.get("fault"), f"{path}.fault", str, "")
         if name and name not in fault_catalogue.CATALOGUE:
             s.error(entry.get("fault"), f"{path}.fault", f"unknown fault {name!r}; `drill chaos list` shows them")
-        params = {k: str(s.scalar(v, f"{path}.params.{k}", str | int | float, "")) for k, v in  # type: ignore[arg-type]
-                  s.mapping(entry.get("params"), f"{path}.params", _param_names(name)).items()}  # fmt: skip
+        params = {
+            k: str(s.scalar(v, f"{path}.params.{k}", str | int | float, ""))
+            for k, v in s.mapping(entry.get("params"), f"{path}.params", _param_names(name)).items()  # type: ignore[arg-type]
+        }
         found.append(Variant(name, params))
     return tuple(found)
 

@@ -58,31 +58,56 @@ class Finished:
         return render.text(self.row, self.drill, store.events(self.row.run_id), self.card, self.outcome)
 
 
-def run_drill(options: Options, store: Store, say: Callable[[str], None],
-              confirm_abort: Callable[[], bool]) -> Finished:  # fmt: skip
+def run_drill(
+    options: Options, store: Store, say: Callable[[str], None], confirm_abort: Callable[[], bool]
+) -> Finished:
     drill = loader.load_file(loader.find(options.drill, options.drills_dir))
     engine = Engine.connect()
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     run_id = new_run_id()
     chosen = controller.draw(drill, seed)
     gameday = options.gameday or datetime.now(UTC).strftime("%Y-Q") + str((datetime.now(UTC).month - 1) // 3 + 1)
-    store.begin_run(run_id, drill.name, str(Path(drill.source).resolve()), options.team, list(options.responders),
-                    gameday, seed, chosen.variant.label)  # fmt: skip
-    say(f"run {run_id}: {drill.title} for {options.team} (seed {seed}); responders: `drill ack`, `drill diagnose`, "
-        f"`drill status` from other terminals")  # fmt: skip
+    store.begin_run(
+        run_id,
+        drill.name,
+        str(Path(drill.source).resolve()),
+        options.team,
+        list(options.responders),
+        gameday,
+        seed,
+        chosen.variant.label,
+    )
+    say(
+        f"run {run_id}: {drill.title} for {options.team} (seed {seed}); responders: `drill ack`, `drill diagnose`, "
+        f"`drill status` from other terminals"
+    )
     narrate = (lambda line: None) if options.quiet else say
     pilot: list[Autopilot] = []
 
     def ready(run: controller.Run) -> None:
-        say(f"  balancer {run.endpoints.get('url')}  stats {run.endpoints.get('stats_url')}  "
-            f"runtime API {run.endpoints.get('runtime_api')}")  # fmt: skip
+        say(
+            f"  balancer {run.endpoints.get('url')}  stats {run.endpoints.get('stats_url')}  "
+            f"runtime API {run.endpoints.get('runtime_api')}"
+        )
         if options.autopilot:
             pilot.append(Autopilot(engine, store, run_id, drill.time_limit_s, say))
             pilot[0].start()
 
-    run = controller.Run(drill, run_id, options.team, seed, store, RealWorld(engine, drill, say, seed, run_id),
-                         SystemClock(), narrate, live=say, confirm_abort=confirm_abort, reveal=options.reveal,
-                         keep=options.keep, on_ready=ready)  # fmt: skip
+    run = controller.Run(
+        drill,
+        run_id,
+        options.team,
+        seed,
+        store,
+        RealWorld(engine, drill, say, seed, run_id),
+        SystemClock(),
+        narrate,
+        live=say,
+        confirm_abort=confirm_abort,
+        reveal=options.reveal,
+        keep=options.keep,
+        on_ready=ready,
+    )
     try:
         outcome = controller.execute(run)
     finally:
@@ -124,8 +149,7 @@ def describe_active(store: Store, row: RunRow) -> str:
     elapsed = (datetime.now(UTC) - datetime.fromisoformat(row.started)).total_seconds()
     last = [e for e in events if e.event not in ("fault_injected", "fault_reverted", "resolve_requested")][-1:]
     latest = f"; latest: {last[0].event} ({last[0].by})" if last else ""
-    return (f"drill {row.drill}, team {row.team}, {render.duration(elapsed)} in; alerts firing: {alerts}"
-            f"{latest}")  # fmt: skip
+    return f"drill {row.drill}, team {row.team}, {render.duration(elapsed)} in; alerts firing: {alerts}{latest}"
 
 
 def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Scorecard]:
@@ -135,8 +159,10 @@ def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Score
     """
     row = store.run(run_id)
     if row.active:
-        raise UsageError(f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "
-                         "the full record opens once it has ended")  # fmt: skip
+        raise UsageError(
+            f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "
+            "the full record opens once it has ended"
+        )
     drill = loader.load_file(Path(row.drill_file))
     events = store.events(run_id)
     return row, drill, events, score(events, drill.rubric)

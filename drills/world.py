@@ -51,8 +51,9 @@ class RealWorld:
         return self.record.run_id
 
     def provision(self) -> dict[str, str]:
-        spec = StackSpec(self.drill.replicas, app=AppSettings(capacity=self.drill.capacity,
-                                                              service_ms=self.drill.service_ms))  # fmt: skip
+        spec = StackSpec(
+            self.drill.replicas, app=AppSettings(capacity=self.drill.capacity, service_ms=self.drill.service_ms)
+        )
         self.record = provision.up(self.engine, spec, self.progress, run_id=self.wanted_run_id)
         self.target = inject.Target(self.engine, self.record.run_id)
         self._lb_started = self._lb_start_time()
@@ -68,8 +69,16 @@ class RealWorld:
 
         def drive() -> None:
             try:
-                run_load(spec, rules=list(d.rules), sinks=[self], balancer=api, on_tick=self._tick,
-                         on_sample=self._sample, stop=self._stop.is_set, keep_samples=False)  # fmt: skip
+                run_load(
+                    spec,
+                    rules=list(d.rules),
+                    sinks=[self],
+                    balancer=api,
+                    on_tick=self._tick,
+                    on_sample=self._sample,
+                    stop=self._stop.is_set,
+                    keep_samples=False,
+                )
             except BaseException as exc:  # surfaced on the controller's next tick
                 self._failure = exc
 
@@ -134,8 +143,11 @@ class RealWorld:
         """How the fix was made, from what can be observed: config diff, reload, restart."""
         assert self.target is not None
         now = self.target.config_path.read_text()
-        changed = [line for line in unified_diff(self._faulted_config, now, "haproxy.cfg").splitlines()
-                   if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
+        changed = [
+            line
+            for line in unified_diff(self._faulted_config, now, "haproxy.cfg").splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
         parts = []
         if changed:
             edits = "; ".join(f"{line[0]} {line[1:].strip()}" for line in changed[:6])
@@ -165,8 +177,11 @@ class RealWorld:
         return str((container.attrs.get("State") or {}).get("StartedAt"))
 
     def impact(self) -> dict[str, float]:
-        return {"requests": self._requests, "error_share": self._failed / self._requests if self._requests else 0.0,
-                "audience_affected": len(self._hurt) / len(self._users) if self._users else 0.0}  # fmt: skip
+        return {
+            "requests": self._requests,
+            "error_share": self._failed / self._requests if self._requests else 0.0,
+            "audience_affected": len(self._hurt) / len(self._users) if self._users else 0.0,
+        }
 
     def teardown(self, keep: bool) -> None:
         self._stop.set()

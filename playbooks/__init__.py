@@ -11,8 +11,9 @@ PLAYBOOK_DIR = Path(__file__).parent
 
 def read(name: str, drill_file: str | None = None) -> str:
     """A playbook by file name: next to the drill file first, then the built-in ones."""
-    places = ([Path(drill_file).parent / name, Path(drill_file).parent.parent / "playbooks" / name]
-              if drill_file else []) + [PLAYBOOK_DIR / name]  # fmt: skip
+    places = (
+        [Path(drill_file).parent / name, Path(drill_file).parent.parent / "playbooks" / name] if drill_file else []
+    ) + [PLAYBOOK_DIR / name]
     for place in places:
         if place.is_file():
             return place.read_text()

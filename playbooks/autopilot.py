@@ -28,8 +28,9 @@ NAME = "autopilot"
 
 
 class Autopilot:
-    def __init__(self, engine: Engine, store: Store, run_id: str, time_limit_s: float,
-                 say: Callable[[str], None]) -> None:  # fmt: skip
+    def __init__(
+        self, engine: Engine, store: Store, run_id: str, time_limit_s: float, say: Callable[[str], None]
+    ) -> None:
         self.engine = engine
         self.store = store
         self.run_id = run_id
@@ -96,15 +97,21 @@ class Autopilot:
         finally:
             conn.close()
         verdict = "innocent" if code == 0 and "PONG" in output else "suspect"
-        responders.note(self.store, self.run_id, NAME, f"database {verdict}: redis-cli ping in db -> "
-                                                       f"{output.strip()!r}; GET /api/catalog through the balancer "
-                                                       f"-> {status}")  # fmt: skip
+        responders.note(
+            self.store,
+            self.run_id,
+            NAME,
+            f"database {verdict}: redis-cli ping in db -> "
+            f"{output.strip()!r}; GET /api/catalog through the balancer "
+            f"-> {status}",
+        )
 
     def _inspect_balancer(self) -> tuple[list[audit.Finding], str]:
         run, endpoints = self._stack()
         state = RuntimeApi("127.0.0.1", endpoints.api_port).state()
-        servers = ", ".join(f"{s.name} {s.status} w{s.weight}" + (f" slim {s.limit}" if s.limit else "")
-                            for s in state.stats)  # fmt: skip
+        servers = ", ".join(
+            f"{s.name} {s.status} w{s.weight}" + (f" slim {s.limit}" if s.limit else "") for s in state.stats
+        )
         seen = f"balance {state.algo}; {servers}"
         responders.note(self.store, self.run_id, NAME, f"balancer stats: {seen}")
         config = run.lb_config_dir / "haproxy.cfg"

@@ -22,8 +22,15 @@ class Standing:
     best_run: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"team": self.team, "runs": self.runs, "resolved": self.resolved, "best_points": self.best_points,
-                "median_points": self.median_points, **self.medians, "best_run": self.best_run}  # fmt: skip
+        return {
+            "team": self.team,
+            "runs": self.runs,
+            "resolved": self.resolved,
+            "best_points": self.best_points,
+            "median_points": self.median_points,
+            **self.medians,
+            "best_run": self.best_run,
+        }
 
 
 def _median(values: list[float]) -> float | None:
@@ -31,14 +38,23 @@ def _median(values: list[float]) -> float | None:
 
 
 def _phase_medians(rows: list[RunRow]) -> dict[str, float | None]:
-    return {key: _median([float(r.scores[key]) for r in rows if r.scores and r.scores.get(key) is not None])
-            for key in PHASE_KEYS}  # fmt: skip
+    return {
+        key: _median([float(r.scores[key]) for r in rows if r.scores and r.scores.get(key) is not None])
+        for key in PHASE_KEYS
+    }
 
 
-def select(rows: list[RunRow], drill: str | None = None, team: str | None = None,
-           gameday: str | None = None) -> list[RunRow]:  # fmt: skip
-    return [r for r in rows if not r.active and (drill is None or r.drill == drill)
-            and (team is None or r.team == team) and (gameday is None or r.gameday == gameday)]  # fmt: skip
+def select(
+    rows: list[RunRow], drill: str | None = None, team: str | None = None, gameday: str | None = None
+) -> list[RunRow]:
+    return [
+        r
+        for r in rows
+        if not r.active
+        and (drill is None or r.drill == drill)
+        and (team is None or r.team == team)
+        and (gameday is None or r.gameday == gameday)
+    ]
 
 
 def leaderboard(rows: list[RunRow]) -> list[Standing]:
@@ -52,8 +68,9 @@ def leaderboard(rows: list[RunRow]) -> list[Standing]:
         best = max(range(len(runs)), key=lambda i: points[i])
         resolved = sum(r.outcome == "resolved" for r in runs)
         median = round(statistics.median(points), 1)
-        standings.append(Standing(team, len(runs), resolved, points[best], median, _phase_medians(runs),
-                                  runs[best].run_id))  # fmt: skip
+        standings.append(
+            Standing(team, len(runs), resolved, points[best], median, _phase_medians(runs), runs[best].run_id)
+        )
     return sorted(standings, key=lambda s: (-s.best_points, s.medians["tt_resolve_s"] or float("inf"), s.team))
 
 
@@ -63,6 +80,12 @@ def trend(rows: list[RunRow], team: str) -> list[dict[str, Any]]:
     for row in rows:
         if row.team == team:
             days.setdefault(row.gameday, []).append(row)
-    return [{"gameday": day, "runs": len(runs), **_phase_medians(runs),
-             "median_points": _median([float((r.scores or {}).get("points", 0.0)) for r in runs])}
-            for day, runs in sorted(days.items())]  # fmt: skip
+    return [
+        {
+            "gameday": day,
+            "runs": len(runs),
+            **_phase_medians(runs),
+            "median_points": _median([float((r.scores or {}).get("points", 0.0)) for r in runs]),
+        }
+        for day, runs in sorted(days.items())
+    ]

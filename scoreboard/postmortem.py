@@ -17,9 +17,26 @@ from scoreboard.scoring import Scorecard
 from scoreboard.store import RunRow
 from scoreboard.timeline import Event, first, line, milestones
 
-TIMELINE_EVENTS = ("stack_ready", "baseline_ok", "fault_injected", "alert_fired", "alert_cleared", "acknowledged",
-                   "hypothesis", "diagnosed", "hint", "note", "mitigated", "relapsed", "premature_resolve",
-                   "resolve_declared", "balancer_restarted", "resolved", "timeout", "aborted")  # fmt: skip
+TIMELINE_EVENTS = (
+    "stack_ready",
+    "baseline_ok",
+    "fault_injected",
+    "alert_fired",
+    "alert_cleared",
+    "acknowledged",
+    "hypothesis",
+    "diagnosed",
+    "hint",
+    "note",
+    "mitigated",
+    "relapsed",
+    "premature_resolve",
+    "resolve_declared",
+    "balancer_restarted",
+    "resolved",
+    "timeout",
+    "aborted",
+)
 
 
 def timeline_events(events: list[Event]) -> list[Event]:
@@ -82,8 +99,11 @@ def _root_cause(drill: Drill, events: list[Event], facts: dict[str, object], mit
     herrings = [e.data.get("category") for e in events if e.event == "hypothesis" and e.data.get("red_herring")]
     chased = f" Along the way the team suspected: {', '.join(str(h) for h in herrings)}." if herrings else ""
     diagnosed = first(events, "diagnosed")
-    found = (f" {diagnosed.by} named the cause at {diagnosed.clock} UTC ({diagnosed.detail})." if diagnosed
-             else " Nobody named the cause.")  # fmt: skip
+    found = (
+        f" {diagnosed.by} named the cause at {diagnosed.clock} UTC ({diagnosed.detail})."
+        if diagnosed
+        else " Nobody named the cause."
+    )
     mitigation = first(events, "mitigated")
     if mitigated and mitigation is not None:
         fixed = f" drill observed recovery at {mitigation.clock} UTC: {mitigation.data.get('fix', 'fix not observed')}."

@@ -60,6 +60,12 @@ def text(row: RunRow, drill: Drill, events: list[Event], card: Scorecard, outcom
 
 def as_json(row: RunRow, events: list[Event], card: Scorecard, outcome: str) -> dict[str, Any]:
     return {
-        "run_id": row.run_id, "drill": row.drill, "team": row.team, "seed": row.seed, "fault": row.fault,
-        "outcome": outcome, "timeline": [e.as_dict() for e in public(events)], "scores": card.as_dict(),
-    }  # fmt: skip
+        "run_id": row.run_id,
+        "drill": row.drill,
+        "team": row.team,
+        "seed": row.seed,
+        "fault": row.fault,
+        "outcome": outcome,
+        "timeline": [e.as_dict() for e in public(events)],
+        "scores": card.as_dict(),
+    }

@@ -23,8 +23,7 @@ LABEL_GAP = 12.0  # px between vertical marker labels: the 11px font's line heig
 Series = dict[str, list[tuple[float, float]]]
 
 
-def chart(name: str, title: str, series: Series, markers: list[tuple[float, str]], unit: str,
-          x_max: float) -> str:  # fmt: skip
+def chart(name: str, title: str, series: Series, markers: list[tuple[float, str]], unit: str, x_max: float) -> str:
     values = [y for points in series.values() for _, y in points]
     y_max = max([*values, 1e-9]) * 1.1
     x_max = max(x_max, 1.0)
@@ -35,11 +34,13 @@ def chart(name: str, title: str, series: Series, markers: list[tuple[float, str]
     def y(v: float) -> float:
         return round(HEIGHT - PAD_B - (HEIGHT - PAD_T - PAD_B) * v / y_max, 1)
 
-    parts = [f'<svg class="chart" data-chart="{name}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-             f'height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}">',
-             f'<text x="{PAD_L}" y="18" class="title">{escape(title)}</text>',
-             f'<line x1="{PAD_L}" y1="{HEIGHT - PAD_B}" x2="{WIDTH - PAD_R}" y2="{HEIGHT - PAD_B}" class="axis"/>',
-             f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{HEIGHT - PAD_B}" class="axis"/>']  # fmt: skip
+    parts = [
+        f'<svg class="chart" data-chart="{name}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}">',
+        f'<text x="{PAD_L}" y="18" class="title">{escape(title)}</text>',
+        f'<line x1="{PAD_L}" y1="{HEIGHT - PAD_B}" x2="{WIDTH - PAD_R}" y2="{HEIGHT - PAD_B}" class="axis"/>',
+        f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{HEIGHT - PAD_B}" class="axis"/>',
+    ]
     for i in range(5):
         value = y_max * i / 4
         parts.append(
@@ -47,20 +48,27 @@ def chart(name: str, title: str, series: Series, markers: list[tuple[float, str]
         )
     for i in range(6):
         value = x_max * i / 5
-        parts.append(f'<text x="{x(value)}" y="{HEIGHT - PAD_B + 16}" class="tick" text-anchor="middle">'
-                     f'{value:.0f}s</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{x(value)}" y="{HEIGHT - PAD_B + 16}" class="tick" text-anchor="middle">{value:.0f}s</text>'
+        )
     label_xs = label_positions([x(offset) + 3 for offset, _ in markers])
     for (offset, label), lx in zip(markers, label_xs, strict=True):
-        parts.append(f'<line x1="{x(offset)}" y1="{PAD_T}" x2="{x(offset)}" y2="{HEIGHT - PAD_B}" class="marker" '
-                     f'data-marker="{escape(label)}"/><text x="{lx}" y="{PAD_T + 10}" class="marker-label" '
-                     f'transform="rotate(90 {lx} {PAD_T + 10})">{escape(label)}</text>')  # fmt: skip
+        parts.append(
+            f'<line x1="{x(offset)}" y1="{PAD_T}" x2="{x(offset)}" y2="{HEIGHT - PAD_B}" class="marker" '
+            f'data-marker="{escape(label)}"/><text x="{lx}" y="{PAD_T + 10}" class="marker-label" '
+            f'transform="rotate(90 {lx} {PAD_T + 10})">{escape(label)}</text>'
+        )
     for i, (label, points) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         coords = " ".join(f"{x(px)},{y(py)}" for px, py in points)
-        parts.append(f'<polyline data-series="{escape(label)}" points="{coords}" fill="none" stroke="{colour}" '
-                     f'stroke-width="1.6"/>')  # fmt: skip
-        parts.append(f'<text x="{WIDTH - PAD_R - 110 * (len(series) - i)}" y="18" fill="{colour}" class="legend">'
-                     f'&#9632; {escape(label)}</text>')  # fmt: skip
+        parts.append(
+            f'<polyline data-series="{escape(label)}" points="{coords}" fill="none" stroke="{colour}" '
+            f'stroke-width="1.6"/>'
+        )
+        parts.append(
+            f'<text x="{WIDTH - PAD_R - 110 * (len(series) - i)}" y="18" fill="{colour}" class="legend">'
+            f"&#9632; {escape(label)}</text>"
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -83,11 +91,14 @@ def charts(slis: list[tuple[float, dict[str, Any]]], events: list[Event]) -> lis
     latency: Series = {f"{p} ms": [(t, float(d.get(p, 0.0))) for t, d in slis] for p in ("p50", "p95", "p99")}
     errors: Series = {"error rate %": [(t, 100 * float(d.get("error_rate", 0.0))) for t, d in slis]}
     replicas = sorted({name for _, d in slis for name in (d.get("shares") or {})})
-    shares: Series = {name: [(t, 100 * float((d.get("shares") or {}).get(name, 0.0))) for t, d in slis]
-                      for name in replicas}  # fmt: skip
-    return [chart("latency", "Latency percentiles (ms), client side", latency, markers, "", x_max),
-            chart("errors", "Error rate (% of requests in the window)", errors, markers, "%", x_max),
-            chart("shares", "Each replica's share of traffic (%)", shares, markers, "%", x_max)]  # fmt: skip
+    shares: Series = {
+        name: [(t, 100 * float((d.get("shares") or {}).get(name, 0.0))) for t, d in slis] for name in replicas
+    }
+    return [
+        chart("latency", "Latency percentiles (ms), client side", latency, markers, "", x_max),
+        chart("errors", "Error rate (% of requests in the window)", errors, markers, "%", x_max),
+        chart("shares", "Each replica's share of traffic (%)", shares, markers, "%", x_max),
+    ]
 
 
 STYLE = """
@@ -105,8 +116,9 @@ def _item(event: Event) -> str:
     return f"<li><b>{escape(stamp.removeprefix('**'))}:</b> {escape(rest)}</li>"
 
 
-def page(row: RunRow, drill: Drill, events: list[Event], card: Scorecard,
-         slis: list[tuple[float, dict[str, Any]]]) -> str:  # fmt: skip
+def page(
+    row: RunRow, drill: Drill, events: list[Event], card: Scorecard, slis: list[tuple[float, dict[str, Any]]]
+) -> str:
     items = "\n".join(_item(e) for e in timeline_events(events))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -13,8 +13,13 @@ from typing import Any
 from drills.definition import Rubric
 from scoreboard.timeline import Event, count, milestones, outcome
 
-PHASES = (("detect", "alert_fired"), ("acknowledge", "acknowledged"), ("diagnose", "diagnosed"),
-          ("mitigate", "mitigated"), ("resolve", "resolved"))  # fmt: skip
+PHASES = (
+    ("detect", "alert_fired"),
+    ("acknowledge", "acknowledged"),
+    ("diagnose", "diagnosed"),
+    ("mitigate", "mitigated"),
+    ("resolve", "resolved"),
+)
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,14 @@ class Scorecard:
     points: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.times, "hints": self.hints, "red_herrings": self.red_herrings,
-                "premature_resolves": self.premature, "impact": self.impact, "points": self.points}  # fmt: skip
+        return {
+            **self.times,
+            "hints": self.hints,
+            "red_herrings": self.red_herrings,
+            "premature_resolves": self.premature,
+            "impact": self.impact,
+            "points": self.points,
+        }
 
 
 def linear(seconds: float | None, points: float, full_s: float, zero_s: float) -> float:
@@ -58,8 +69,9 @@ def score(events: list[Event], rubric: Rubric) -> Scorecard:
         got = linear(seconds, rule.points, rule.full_s, rule.zero_s)
         total += got
         when = "never" if seconds is None else f"{seconds:g}s"
-        lines.append(f"{phase:<12} {when:>8}  {got:+7.1f}  ({rule.points:g} if <= {rule.full_s:g}s, 0 at "
-                     f">= {rule.zero_s:g}s)")  # fmt: skip
+        lines.append(
+            f"{phase:<12} {when:>8}  {got:+7.1f}  ({rule.points:g} if <= {rule.full_s:g}s, 0 at >= {rule.zero_s:g}s)"
+        )
     hint_cost = sum(float(e.data.get("cost", 0)) for e in events if e.event == "hint")
     hints = count(events, "hint")
     herrings = sum(1 for e in events if e.event == "hypothesis" and e.data.get("red_herring"))
@@ -72,8 +84,9 @@ def score(events: list[Event], rubric: Rubric) -> Scorecard:
         total += amount
         lines.append(f"{label:<22} {amount:+7.1f}")
     impact = _impact(events)
-    penalty = round(impact["error_pct"] * rubric.impact_per_error_pct
-                    + impact["audience_pct"] * rubric.impact_per_audience_pct, 1)  # fmt: skip
+    penalty = round(
+        impact["error_pct"] * rubric.impact_per_error_pct + impact["audience_pct"] * rubric.impact_per_audience_pct, 1
+    )
     total -= penalty
     lines.append(
         f"impact       {impact['error_pct']:g}% requests failed x {rubric.impact_per_error_pct:g} + "
@@ -92,5 +105,7 @@ def _impact(events: list[Event]) -> dict[str, float]:
     """From the run's closing event: share of requests failed and of the audience affected."""
     final = next((e for e in reversed(events) if e.event in ("resolved", "timeout", "aborted")), None)
     data = final.data if final else {}
-    return {"error_pct": round(100 * float(data.get("error_share", 0.0)), 1),
-            "audience_pct": round(100 * float(data.get("audience_affected", 0.0)), 1)}  # fmt: skip
+    return {
+        "error_pct": round(100 * float(data.get("error_share", 0.0)), 1),
+        "audience_pct": round(100 * float(data.get("audience_affected", 0.0)), 1),
+    }

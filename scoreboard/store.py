@@ -114,15 +114,34 @@ class Store:
 
     # Runs -----------------------------------------------------------------------
 
-    def begin_run(self, run_id: str, drill: str, drill_file: str, team: str, responders: list[str], gameday: str,
-                  seed: int, fault: str, started: datetime | None = None) -> None:  # fmt: skip
+    def begin_run(
+        self,
+        run_id: str,
+        drill: str,
+        drill_file: str,
+        team: str,
+        responders: list[str],
+        gameday: str,
+        seed: int,
+        fault: str,
+        started: datetime | None = None,
+    ) -> None:
         with self._db() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, drill, drill_file, team, responders, gameday, seed, fault, started) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, drill, drill_file, team, json.dumps(responders), gameday, seed, fault,
-                 (started or _now()).isoformat()),
-            )  # fmt: skip
+                (
+                    run_id,
+                    drill,
+                    drill_file,
+                    team,
+                    json.dumps(responders),
+                    gameday,
+                    seed,
+                    fault,
+                    (started or _now()).isoformat(),
+                ),
+            )
 
     def end_run(self, run_id: str, outcome: str, scores: dict[str, Any]) -> None:
         with self._db() as conn:
@@ -158,8 +177,15 @@ class Store:
 
     # Events ---------------------------------------------------------------------
 
-    def append(self, run_id: str, event: str, by: str, detail: str = "", data: dict[str, Any] | None = None,
-               at: datetime | None = None) -> Event:  # fmt: skip
+    def append(
+        self,
+        run_id: str,
+        event: str,
+        by: str,
+        detail: str = "",
+        data: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> Event:
         moment = at or _now()
         with self._db() as conn:
             started = conn.execute("SELECT started FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -183,8 +209,9 @@ class Store:
 
     def add_slis(self, run_id: str, offset_s: float, data: dict[str, Any]) -> None:
         with self._db() as conn:
-            conn.execute("INSERT INTO slis (run_id, offset_s, data) VALUES (?, ?, ?)",
-                         (run_id, offset_s, json.dumps(data)))  # fmt: skip
+            conn.execute(
+                "INSERT INTO slis (run_id, offset_s, data) VALUES (?, ?, ?)", (run_id, offset_s, json.dumps(data))
+            )
 
     def slis(self, run_id: str) -> list[tuple[float, dict[str, Any]]]:
         with self._db() as conn:
@@ -193,5 +220,17 @@ class Store:
 
 
 def _run_row(row: tuple[Any, ...]) -> RunRow:
-    return RunRow(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7], row[8], row[9],
-                  row[10], json.loads(row[11]) if row[11] else None)  # fmt: skip
+    return RunRow(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        json.loads(row[4]),
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        json.loads(row[11]) if row[11] else None,
+    )

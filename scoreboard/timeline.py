@@ -10,10 +10,29 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-EVENTS = ("stack_ready", "baseline_ok", "fault_injected", "alert_fired", "alert_cleared", "acknowledged",
-          "hypothesis", "diagnosed", "hint", "note", "mitigated", "relapsed", "resolved", "premature_resolve",
-          "resolve_requested", "resolve_declared", "abort_requested", "timeout", "aborted", "balancer_restarted",
-          "fault_reverted")  # fmt: skip
+EVENTS = (
+    "stack_ready",
+    "baseline_ok",
+    "fault_injected",
+    "alert_fired",
+    "alert_cleared",
+    "acknowledged",
+    "hypothesis",
+    "diagnosed",
+    "hint",
+    "note",
+    "mitigated",
+    "relapsed",
+    "resolved",
+    "premature_resolve",
+    "resolve_requested",
+    "resolve_declared",
+    "abort_requested",
+    "timeout",
+    "aborted",
+    "balancer_restarted",
+    "fault_reverted",
+)
 OUTCOMES = ("resolved", "timeout", "aborted")
 
 

@@ -25,8 +25,9 @@ from tests.integration.conftest import drill_cli
 VARIANTS = yaml.safe_load(builtin_files()["traffic-tango"].read_text())["faults"]
 
 
-def fast_drill(tmp_path: Path, faults: list[dict[str, Any]], time_limit_s: float = 90, window: tuple[float, float]
-               = (1, 2)) -> Path:  # fmt: skip
+def fast_drill(
+    tmp_path: Path, faults: list[dict[str, Any]], time_limit_s: float = 90, window: tuple[float, float] = (1, 2)
+) -> Path:
     """traffic-tango with one fault pool and short phases, as a team's own drill file."""
     doc = yaml.safe_load(builtin_files()["traffic-tango"].read_text())
     doc["faults"] = faults
@@ -39,9 +40,26 @@ def fast_drill(tmp_path: Path, faults: list[dict[str, Any]], time_limit_s: float
 
 
 def start_run(drill: Path, db: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "drills.cli", "run", str(drill), "--db", str(db), "--seed", "3",
-                             "--team", "blue", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ.copy())  # fmt: skip
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "drills.cli",
+            "run",
+            str(drill),
+            "--db",
+            str(db),
+            "--seed",
+            "3",
+            "--team",
+            "blue",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
 
 
 def wait_event(store: Store, name: str, deadline_s: float = 90) -> str:
@@ -65,8 +83,18 @@ def assert_gone(engine: Engine, run_id: str) -> None:
     "variant", VARIANTS, ids=lambda v: v["fault"] + "".join(f"-{x}" for x in v.get("params", {}).values())
 )
 def test_autopilot_resolves_every_variant(engine: Engine, tmp_path: Path, variant: dict[str, Any]) -> None:
-    done = drill_cli("run", str(fast_drill(tmp_path, [variant])), "--autopilot", "--json", "--quiet", "--seed", "1",
-                     "--db", str(tmp_path / "d.db"), timeout=240)  # fmt: skip
+    done = drill_cli(
+        "run",
+        str(fast_drill(tmp_path, [variant])),
+        "--autopilot",
+        "--json",
+        "--quiet",
+        "--seed",
+        "1",
+        "--db",
+        str(tmp_path / "d.db"),
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert result["outcome"] == "resolved" and result["fault"].startswith(variant["fault"])

@@ -158,10 +158,14 @@ CASES = [
     ("lb.health-check-broken", {}, only("app1"), runtime_api("disable health app/app2", "disable health app/app3")),
     ("lb.maxconn-squeeze", {}, squeezed, runtime_api(*(f"set maxconn server app/app{i} 64" for i in (1, 2, 3)))),
     ("lb.drained", {}, only("app1"), edit_config_and_reload(r" weight 0$", "")),
-    ("lb.drained", {"route": "runtime"}, only("app1"), runtime_api("set server app/app2 state ready",
-                                                                  "set server app/app3 state ready")),
+    (
+        "lb.drained",
+        {"route": "runtime"},
+        only("app1"),
+        runtime_api("set server app/app2 state ready", "set server app/app3 state ready"),
+    ),
     ("lb.tango", {"period": "2"}, rotating, edit_config_and_reload(r" weight 100 agent-check.*$", "")),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "params", "predicted", "fix"), CASES, ids=lambda c: c if isinstance(c, str) else "")
@@ -244,8 +248,9 @@ def test_sigkill_after_apply_then_drill_down_reverts_and_leaves_nothing(engine: 
         "t = inject.Target(Engine.connect(), sys.argv[1])\n"
         "inject.inject(t, inject.plan(t, 'lb.weights-skew', {}))\nprint('applied', flush=True)\ntime.sleep(120)\n"
     )
-    controller = subprocess.Popen([sys.executable, "-c", script, record.run_id], stdout=subprocess.PIPE, text=True,
-                                  env=os.environ.copy())  # fmt: skip
+    controller = subprocess.Popen(
+        [sys.executable, "-c", script, record.run_id], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
     try:
         assert controller.stdout is not None and controller.stdout.readline().strip() == "applied"
         controller.send_signal(signal.SIGKILL)

@@ -26,8 +26,9 @@ class Installed:
 
     def run(self, program: str, *argv: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        return subprocess.run([str(self.bin / program), *argv], cwd=self.workdir, env=env, capture_output=True,
-                              text=True, timeout=300)  # fmt: skip
+        return subprocess.run(
+            [str(self.bin / program), *argv], cwd=self.workdir, env=env, capture_output=True, text=True, timeout=300
+        )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +61,7 @@ def test_installed_drill_brings_a_stack_up_and_down_from_anywhere(engine: Engine
     assert engine.leftovers(summary["run_id"]) == []
 
 
-def test_installed_drill_runs_a_whole_drill_from_anywhere(engine: Engine, installed: Installed,
-                                                          tmp_path: Path) -> None:  # fmt: skip
+def test_installed_drill_runs_a_whole_drill_from_anywhere(engine: Engine, installed: Installed, tmp_path: Path) -> None:
     """Built-in drills and playbooks ship in the wheel: show, validate and an autopilot run."""
     from tests.integration.test_drill import fast_drill
 

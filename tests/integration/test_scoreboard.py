@@ -36,12 +36,37 @@ def two_teams(engine: object, tmp_path_factory: pytest.TempPathFactory) -> tuple
     tmp = tmp_path_factory.mktemp("scoreboard")
     db = tmp / "d.db"
     common = ["--json", "--quiet", "--gameday", "2026-Q4", "--db", str(db)]
-    swift = subprocess.Popen([sys.executable, "-m", "drills.cli", "run",
-                              str(fast_drill(tmp, [{"fault": "lb.weights-skew"}])), "--team", "swift", "--autopilot",
-                              *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    idle = subprocess.Popen([sys.executable, "-m", "drills.cli", "run",
-                             str(fast_drill(tmp, [{"fault": "lb.drained"}], time_limit_s=10)), "--team", "idle",
-                             *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    swift = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "drills.cli",
+            "run",
+            str(fast_drill(tmp, [{"fault": "lb.weights-skew"}])),
+            "--team",
+            "swift",
+            "--autopilot",
+            *common,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    idle = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "drills.cli",
+            "run",
+            str(fast_drill(tmp, [{"fault": "lb.drained"}], time_limit_s=10)),
+            "--team",
+            "idle",
+            *common,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     results = {}
     for team, proc in (("swift", swift), ("idle", idle)):
         out, err = proc.communicate(timeout=300)
@@ -64,8 +89,7 @@ def test_leaderboard_orders_two_teams(two_teams: tuple[Path, dict[str, str]]) ->
     assert runs["swift"] in listed and runs["idle"] in listed
 
 
-def test_postmortem_timeline_matches_the_stored_events(two_teams: tuple[Path, dict[str, str]],
-                                                       tmp_path: Path) -> None:  # fmt: skip
+def test_postmortem_timeline_matches_the_stored_events(two_teams: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     db, runs = two_teams
     out = tmp_path / "postmortem.md"
     done = drill_cli("postmortem", runs["swift"], "-o", str(out), "--db", str(db))
@@ -96,7 +120,11 @@ def test_report_renders_in_a_real_browser(two_teams: tuple[Path, dict[str, str]]
     assert not re.search(r"Failed to load|net::ERR_", dom.stderr), dom.stderr[-2000:]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "report.png"
-    subprocess.run([*flags, "--window-size=1000,1500", f"--screenshot={shot}", page.as_uri()], capture_output=True,
-                   timeout=120, cwd=tmp_path)  # fmt: skip
+    subprocess.run(
+        [*flags, "--window-size=1000,1500", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert shot.is_file() and shot.stat().st_size > 20_000
     shutil.copy(page, ARTIFACTS / "report.html")

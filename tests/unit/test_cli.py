@@ -99,8 +99,9 @@ def test_a_running_drill_keeps_its_fault_from_the_records_commands(tmp_path: Pat
     from scoreboard.store import Store
 
     db = tmp_path / "drill.db"
-    Store(db).begin_run("c0ffee", "traffic-tango", "drills/traffic-tango.yaml", "blue", [], "2026-Q4", 7,
-                        "lb.weights-skew")  # fmt: skip
+    Store(db).begin_run(
+        "c0ffee", "traffic-tango", "drills/traffic-tango.yaml", "blue", [], "2026-Q4", 7, "lb.weights-skew"
+    )
     listed = drill("runs", "--db", str(db), home=tmp_path)
     assert listed.returncode == 0 and "c0ffee" in listed.stdout
     assert "weights-skew" not in listed.stdout and "(hidden until the end)" in listed.stdout

@@ -111,15 +111,16 @@ def drill() -> Drill:
 def make_run(drill: Drill, tmp_path: Path, world: FakeWorld | None = None, **kw: object) -> controller.Run:
     clock = world.clock if world else FakeClock()
     store = Store(tmp_path / "drill.db")
-    store.begin_run("abc123", drill.name, drill.source, "blue", ["ana"], "2026-Q4", 7, "lb.weights-skew",
-                    started=clock.utc())  # fmt: skip
+    store.begin_run(
+        "abc123", drill.name, drill.source, "blue", ["ana"], "2026-Q4", 7, "lb.weights-skew", started=clock.utc()
+    )
     said: list[str] = []
-    return controller.Run(drill, "abc123", "blue", 7, store, world or FakeWorld(clock), clock, said.append,
-                          **kw)  # type: ignore[arg-type]  # fmt: skip
+    return controller.Run(drill, "abc123", "blue", 7, store, world or FakeWorld(clock), clock, said.append, **kw)  # type: ignore[arg-type]
 
 
-def responder_at(run: controller.Run, offset_from_injection: float, event: str, detail: str = "",
-                 action: object = None) -> None:  # fmt: skip
+def responder_at(
+    run: controller.Run, offset_from_injection: float, event: str, detail: str = "", action: object = None
+) -> None:
     world = run.world
     assert isinstance(world, FakeWorld)
     clock = run.clock
@@ -151,8 +152,14 @@ def test_a_run_that_is_fixed_resolves_with_milestones_in_order(drill: Drill, tmp
     assert controller.execute(run) == "resolved"
     events = run.store.events("abc123")
     marks = milestones(events)
-    order = [marks.fault_injected, marks.alert_fired, marks.acknowledged, marks.diagnosed, marks.mitigated,
-             marks.resolved]  # fmt: skip
+    order = [
+        marks.fault_injected,
+        marks.alert_fired,
+        marks.acknowledged,
+        marks.diagnosed,
+        marks.mitigated,
+        marks.resolved,
+    ]
     assert None not in order and order == sorted(order)
     assert marks.resolved is not None and marks.mitigated is not None
     assert marks.resolved - marks.mitigated == pytest.approx(drill.recovery.sustain_s, abs=0.6)

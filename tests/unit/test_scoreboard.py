@@ -16,15 +16,39 @@ DRILL = load_file(builtin_files()["traffic-tango"])
 
 
 def row(run_id: str, team: str, points: float, resolve: float | None, gameday: str = "2026-Q4") -> RunRow:
-    scores = {"points": points, "tt_detect_s": 5.0, "tt_acknowledge_s": 2.0, "tt_diagnose_s": 30.0,
-              "tt_mitigate_s": 40.0, "tt_resolve_s": resolve}  # fmt: skip
-    return RunRow(run_id, "traffic-tango", "x.yaml", team, [], gameday, 1, "lb.tango", "2026-11-24T14:00:00+00:00",
-                  "2026-11-24T14:10:00+00:00", "resolved" if resolve else "timeout", scores)  # fmt: skip
+    scores = {
+        "points": points,
+        "tt_detect_s": 5.0,
+        "tt_acknowledge_s": 2.0,
+        "tt_diagnose_s": 30.0,
+        "tt_mitigate_s": 40.0,
+        "tt_resolve_s": resolve,
+    }
+    return RunRow(
+        run_id,
+        "traffic-tango",
+        "x.yaml",
+        team,
+        [],
+        gameday,
+        1,
+        "lb.tango",
+        "2026-11-24T14:00:00+00:00",
+        "2026-11-24T14:10:00+00:00",
+        "resolved" if resolve else "timeout",
+        scores,
+    )
 
 
 def test_leaderboard_best_per_team_with_medians() -> None:
-    rows = [row("a1", "red", 400, 60), row("a2", "red", 600, 50), row("a3", "red", 500, 70),
-            row("b1", "blue", 650, 40), row("c1", "green", 600, 30), row("c2", "green", 0, None)]  # fmt: skip
+    rows = [
+        row("a1", "red", 400, 60),
+        row("a2", "red", 600, 50),
+        row("a3", "red", 500, 70),
+        row("b1", "blue", 650, 40),
+        row("c1", "green", 600, 30),
+        row("c2", "green", 0, None),
+    ]
     board = leaderboard.leaderboard(rows)
     assert [s.team for s in board] == ["blue", "green", "red"]  # 650; 600 beats red's 600 on median resolve time
     red = board[2]
@@ -33,8 +57,12 @@ def test_leaderboard_best_per_team_with_medians() -> None:
 
 
 def test_trend_per_gameday_and_filters() -> None:
-    rows = [row("a1", "red", 400, 90, "2026-Q2"), row("a2", "red", 500, 70, "2026-Q3"),
-            row("a3", "red", 550, 50, "2026-Q3"), row("b1", "blue", 650, 40, "2026-Q3")]  # fmt: skip
+    rows = [
+        row("a1", "red", 400, 90, "2026-Q2"),
+        row("a2", "red", 500, 70, "2026-Q3"),
+        row("a3", "red", 550, 50, "2026-Q3"),
+        row("b1", "blue", 650, 40, "2026-Q3"),
+    ]
     trend = leaderboard.trend(rows, "red")
     assert [(t["gameday"], t["runs"], t["tt_resolve_s"]) for t in trend] == [("2026-Q2", 1, 90), ("2026-Q3", 2, 60)]
     assert [r.run_id for r in leaderboard.select(rows, team="blue")] == ["b1"]
@@ -45,20 +73,43 @@ def stored_run(tmp_path: Path) -> tuple[Store, RunRow]:
     store = Store(tmp_path / "d.db")
     store.begin_run("abc123", DRILL.name, DRILL.source, "blue", ["ana"], "2026-Q4", 3, "lb.weights-skew")
     start = datetime.fromisoformat(store.run("abc123").started)
-    script = [(0, "stack_ready", "drill", "", {}), (10, "baseline_ok", "drill", "", {}),
-              (20, "fault_injected", "drill", "lb.weights-skew: app1 gets weight 100",
-               {"fault": "lb.weights-skew", "summary": "app1 gets weight 100", "route": "config",
-                "audit": ["haproxy.cfg:36: error [weights-skew] app1 has weight 100"]}),
-              (24, "alert_fired", "monitor", "errors", {"rule": "errors"}), (30, "acknowledged", "ana", "", {}),
-              (40, "hypothesis", "ana", "database", {"category": "database", "red_herring": True}),
-              (50, "note", "ana", "app1 takes it all", {}), (60, "diagnosed", "ana", "balancer", {}),
-              (70, "mitigated", "drill", "observed", {"fix": "the balancer config was edited (-weight 100)"}),
-              (80, "resolved", "drill", "held", {"error_share": 0.1, "audience_affected": 0.5})]  # fmt: skip
+    script = [
+        (0, "stack_ready", "drill", "", {}),
+        (10, "baseline_ok", "drill", "", {}),
+        (
+            20,
+            "fault_injected",
+            "drill",
+            "lb.weights-skew: app1 gets weight 100",
+            {
+                "fault": "lb.weights-skew",
+                "summary": "app1 gets weight 100",
+                "route": "config",
+                "audit": ["haproxy.cfg:36: error [weights-skew] app1 has weight 100"],
+            },
+        ),
+        (24, "alert_fired", "monitor", "errors", {"rule": "errors"}),
+        (30, "acknowledged", "ana", "", {}),
+        (40, "hypothesis", "ana", "database", {"category": "database", "red_herring": True}),
+        (50, "note", "ana", "app1 takes it all", {}),
+        (60, "diagnosed", "ana", "balancer", {}),
+        (70, "mitigated", "drill", "observed", {"fix": "the balancer config was edited (-weight 100)"}),
+        (80, "resolved", "drill", "held", {"error_share": 0.1, "audience_affected": 0.5}),
+    ]
     for offset, name, by, detail, data in script:
         store.append("abc123", name, by, detail, data, at=start + timedelta(seconds=offset))
     for t in range(0, 81, 2):
-        store.add_slis("abc123", float(t), {"p50": 20 + t, "p95": 30 + t, "p99": 40 + t, "error_rate": t / 1000,
-                                            "shares": {"app1": 0.5, "app2": 0.25, "app3": 0.25}})  # fmt: skip
+        store.add_slis(
+            "abc123",
+            float(t),
+            {
+                "p50": 20 + t,
+                "p95": 30 + t,
+                "p99": 40 + t,
+                "error_rate": t / 1000,
+                "shares": {"app1": 0.5, "app2": 0.25, "app3": 0.25},
+            },
+        )
     store.end_run("abc123", "resolved", score(store.events("abc123"), DRILL.rubric).as_dict())
     return store, store.run("abc123")
 
@@ -67,8 +118,12 @@ def test_postmortem_has_the_reference_sections_and_every_event_once(tmp_path: Pa
     store, run = stored_run(tmp_path)
     events = store.events("abc123")
     text = postmortem.draft(run, DRILL, events, score(events, DRILL.rubric))
-    for heading in ("## Issue Summary:", "## Timeline:", "## Root Cause and Resolution:",
-                    "## Corrective and Preventative Measures:"):  # fmt: skip
+    for heading in (
+        "## Issue Summary:",
+        "## Timeline:",
+        "## Root Cause and Resolution:",
+        "## Corrective and Preventative Measures:",
+    ):
         assert heading in text
     timeline = text.split("## Timeline:")[1].split("## Root Cause")[0]
     listed = [entry for entry in timeline.splitlines() if entry.startswith("- **")]
@@ -105,7 +160,8 @@ def test_postmortem_of_a_run_aborted_before_the_fault_names_no_fault(tmp_path: P
 def test_marker_labels_that_would_overlap_are_set_side_by_side() -> None:
     assert report.label_positions([100.0, 300.0]) == [100.0, 300.0]
     assert report.label_positions([100.0, 101.0, 101.5, 200.0]) == [100.0, 112.0, 124.0, 200.0]
-    svg = report.chart("x", "t", {"s": [(0.0, 1.0), (10.0, 2.0)]}, [(5.0, "alert fired"), (5.01, "acknowledged")],
-                       "", 10.0)  # fmt: skip
+    svg = report.chart(
+        "x", "t", {"s": [(0.0, 1.0), (10.0, 2.0)]}, [(5.0, "alert fired"), (5.01, "acknowledged")], "", 10.0
+    )
     label_xs = [float(v) for v in re.findall(r'<text x="([\d.]+)" y="[\d.]+" class="marker-label"', svg)]
     assert len(label_xs) == 2 and label_xs[1] - label_xs[0] >= report.LABEL_GAP

@@ -20,10 +20,18 @@ def ev(offset: float, name: str, **data: object) -> Event:
     return Event(int(offset * 10), name, f"2026-11-24T14:30:{int(offset) % 60:02d}+00:00", offset, "ana", "", data)
 
 
-FULL_RUN = [ev(0, "stack_ready"), ev(20, "fault_injected"), ev(25, "alert_fired"), ev(40, "acknowledged"),
-            ev(50, "hypothesis", red_herring=True), ev(60, "hint", cost=25), ev(80, "diagnosed"),
-            ev(100, "premature_resolve"), ev(120, "mitigated"),
-            ev(130, "resolved", error_share=0.05, audience_affected=0.4)]  # fmt: skip
+FULL_RUN = [
+    ev(0, "stack_ready"),
+    ev(20, "fault_injected"),
+    ev(25, "alert_fired"),
+    ev(40, "acknowledged"),
+    ev(50, "hypothesis", red_herring=True),
+    ev(60, "hint", cost=25),
+    ev(80, "diagnosed"),
+    ev(100, "premature_resolve"),
+    ev(120, "mitigated"),
+    ev(130, "resolved", error_share=0.05, audience_affected=0.4),
+]
 
 
 def test_linear_points() -> None:
@@ -36,8 +44,13 @@ def test_linear_points() -> None:
 
 def test_scorecard_shows_its_arithmetic() -> None:
     card = score(FULL_RUN, DRILL.rubric)
-    assert card.times == {"tt_detect_s": 5, "tt_acknowledge_s": 15, "tt_diagnose_s": 60, "tt_mitigate_s": 100,
-                          "tt_resolve_s": 110}  # fmt: skip
+    assert card.times == {
+        "tt_detect_s": 5,
+        "tt_acknowledge_s": 15,
+        "tt_diagnose_s": 60,
+        "tt_mitigate_s": 100,
+        "tt_resolve_s": 110,
+    }
     assert (card.hints, card.red_herrings, card.premature) == (1, 1, 1)
     # all phases within full-point targets: 700; -25 hint -25 herring -50 premature
     # impact 5% x 2 + 40% x 1 = 50; +50 no restart
