@@ -18,12 +18,14 @@ import subprocess
 import sys
 import threading
 
-from chaos.engine import Engine
-from chaos.haproxy import RuntimeApi
-from drills import provision
-from drills.stack import StackSpec
+from doors import kit
+from doors.balancer import RuntimeApi
+from doors.runtime import ContainerRuntime
+from orchestration import teardown
+from orchestration.load import LoadResult, LoadSpec, run_load
+from stack import provision
+from stack.spec import StackSpec
 from telemetry.windows import Slis
-from traffic.load import LoadResult, LoadSpec, run_load
 
 CORE = 0
 RATES = (500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000)
@@ -54,20 +56,19 @@ def line(label: str, result: LoadResult) -> str:
     )
 
 
-def detection(engine: Engine, run_id: str, url: str, api: RuntimeApi) -> float | None:
+def detection(engine: ContainerRuntime, run_id: str, url: str, api: RuntimeApi) -> float | None:
     """Starve app1 of CPU at 5 s; return seconds to the first alert fired (default rules)."""
-    app1 = engine.container(run_id, "app1")
     slowed: list[float] = []
 
     def slow_at_5s(slis: Slis) -> None:
         if slis.at >= 5 and not slowed:
             slowed.append(slis.at)
-            threading.Thread(target=app1.update, kwargs={"cpu_period": 100000, "cpu_quota": 1000}).start()
+            threading.Thread(target=engine.set_cpu_quota, args=(run_id, "app1", 100000, 1000)).start()
 
     try:
         result = run_load(LoadSpec(url, rps=200, duration_s=20), balancer=api, on_tick=slow_at_5s)
     finally:
-        app1.update(cpu_period=100000, cpu_quota=-1)
+        engine.set_cpu_quota(run_id, "app1", 100000, -1)
     fired = [e.at for e in result.events if e.kind == "alert_fired"]
     print("  alerts:", "; ".join(e.describe() for e in result.events) or "none")
     return (fired[0] - slowed[0]) if fired and slowed else None
@@ -75,8 +76,9 @@ def detection(engine: Engine, run_id: str, url: str, api: RuntimeApi) -> float |
 
 def main() -> None:
     os.sched_setaffinity(0, {CORE})
-    engine = Engine.connect()
-    record = provision.up(engine, StackSpec(replicas=3), progress=lambda s: None)
+    doors = kit.real()
+    engine = doors.runtime
+    record = provision.up(doors, StackSpec(replicas=3), progress=lambda s: None)
     assert record.endpoints is not None
     url, api = record.endpoints.url, RuntimeApi("127.0.0.1", record.endpoints.api_port)
     try:
@@ -107,7 +109,7 @@ def main() -> None:
         print(f"false alerts over {minutes:g} min of steady 100/s: {len(fired)}", *[e.describe() for e in fired])
         print(line("  steady", steady))
     finally:
-        provision.down(engine, record.run_id)
+        teardown.down(doors, record.run_id)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def timed(argv: list[str]) -> tuple[float, str]:
 
 
 def main(rounds: int = 5) -> None:
-    drill = [sys.executable, "-m", "drills.cli"]
+    drill = [sys.executable, "-m", "cli.main"]
     client = docker.from_env()
     floor = []
     for _ in range(rounds):

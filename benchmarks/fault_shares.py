@@ -11,14 +11,18 @@ import sys
 import time
 
 from chaos import faults, inject
-from chaos.engine import Engine
-from drills import provision
-from drills.stack import StackSpec
+from chaos.target import Target
+from doors import kit
+from doors.http import UrllibProbe
+from orchestration import teardown
+from stack import provision
+from stack.handle import open_stack
+from stack.spec import StackSpec
 
 
 def shares(url: str, n: int) -> str:
     try:
-        counts = provision.served_by(url, n)
+        counts = UrllibProbe().served_by(url, n)
     except OSError as exc:
         return f"({exc})"
     total = sum(counts.values()) or 1
@@ -26,11 +30,11 @@ def shares(url: str, n: int) -> str:
 
 
 def main(requests: int) -> None:
-    engine = Engine.connect()
-    record = provision.up(engine, StackSpec(replicas=3), progress=lambda line: None)
+    doors = kit.real()
+    record = provision.up(doors, StackSpec(replicas=3), progress=lambda line: None)
     assert record.endpoints is not None
     url = record.endpoints.url
-    target = inject.Target(engine, record.run_id)
+    target = Target(open_stack(doors, record.run_id))
     print("| fault | route | shares app1/app2/app3 under the fault | after revert | apply s | revert s |")
     print("|---|---|---|---|---|---|")
     try:
@@ -49,7 +53,7 @@ def main(requests: int) -> None:
                     f"| {fault.name} | {route} | {under} | {shares(url, requests)} | {applied:.1f} | {reverted:.1f} |"
                 )
     finally:
-        provision.down(engine, record.run_id)
+        teardown.down(doors, record.run_id)
 
 
 if __name__ == "__main__":

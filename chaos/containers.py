@@ -7,15 +7,9 @@ kernels) refuse it, and `route=cpu` slows the container by starving its CPU quot
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from docker.models.containers import Container
-
 from chaos.faults import Plan
+from chaos.target import Saved, Target
 from drills.errors import DrillError
-
-if TYPE_CHECKING:
-    from chaos.inject import Saved, Target
 
 TC_IMAGES = ("drill/base:bookworm", "drill/lb:latest")  # images with tc (iproute2) when built locally
 CPU_PERIOD_US = 100_000
@@ -27,33 +21,28 @@ DEL_NETEM = (
 )
 
 
-def before(container: Container) -> dict[str, str]:
+def before(target: Target, service: str) -> dict[str, str]:
     """What a revert needs to know about the target before the fault."""
-    container.reload()
-    quota = (container.attrs.get("HostConfig") or {}).get("CpuQuota") or 0
-    return {"target": _service(container), "status": container.status, "cpu_quota": str(quota)}
-
-
-def _service(container: Container) -> str:
-    return str((container.labels or {}).get("com.docker.compose.service", container.name or ""))
+    info = target.runtime.inspect(target.run_id, service)
+    return {"target": service, "status": info.status, "cpu_quota": str(info.cpu_quota)}
 
 
 def apply(target: Target, p: Plan) -> None:
-    container = target.engine.container(target.run_id, p.params["target"])
+    service = p.params["target"]
     if p.fault == "container.pause":
-        container.pause()
+        target.runtime.pause(target.run_id, service)
     elif p.fault == "container.kill":
-        container.kill()
+        target.runtime.kill(target.run_id, service)
     elif p.route == "cpu":
         quota = max(int(float(p.params["cpus"]) * CPU_PERIOD_US), 1000)
-        container.update(cpu_period=CPU_PERIOD_US, cpu_quota=quota)
+        target.runtime.set_cpu_quota(target.run_id, service, CPU_PERIOD_US, quota)
     else:
-        _netns(target, p.params["target"], ADD_NETEM.format(ms=int(float(p.params["delay_ms"]))))
+        _netns(target, service, ADD_NETEM.format(ms=int(float(p.params["delay_ms"]))))
 
 
 def in_effect(target: Target, saved: Saved) -> tuple[bool, str]:
     service = saved.container["target"]
-    container = target.engine.container(target.run_id, service)
+    container = target.runtime.inspect(target.run_id, service)
     if saved.fault == "container.pause":
         return container.status == "paused", f"{service} is {container.status}"
     if saved.fault == "container.kill":
@@ -61,7 +50,7 @@ def in_effect(target: Target, saved: Saved) -> tuple[bool, str]:
     if container.status != "running":
         return False, f"{service} is {container.status}"
     if saved.route == "cpu":
-        quota = (container.attrs.get("HostConfig") or {}).get("CpuQuota") or 0
+        quota = container.cpu_quota
         throttled = quota > 0 and str(quota) != saved.container.get("cpu_quota", "0")
         return throttled, f"{service} CPU quota {quota} us per {CPU_PERIOD_US} us" if quota > 0 else "no CPU quota"
     shown = _netns(target, service, "tc qdisc show")
@@ -70,24 +59,24 @@ def in_effect(target: Target, saved: Saved) -> tuple[bool, str]:
 
 def revert(target: Target, saved: Saved) -> None:
     service = saved.container["target"]
-    container = target.engine.container(target.run_id, service)
-    if container.status == "paused":
-        container.unpause()
-    elif container.status != "running":
-        container.start()
+    status = target.runtime.inspect(target.run_id, service).status
+    if status == "paused":
+        target.runtime.unpause(target.run_id, service)
+    elif status != "running":
+        target.runtime.start(target.run_id, service)
     if saved.fault == "container.latency" and saved.route == "cpu":
         was = int(saved.container.get("cpu_quota", "0"))
-        container.update(cpu_period=CPU_PERIOD_US, cpu_quota=was if was > 0 else -1)
+        target.runtime.set_cpu_quota(target.run_id, service, CPU_PERIOD_US, was if was > 0 else -1)
     elif saved.fault == "container.latency":
         _netns(target, service, DEL_NETEM)
 
 
 def _netns(target: Target, service: str, script: str) -> str:
     """Run `script` in a throwaway container sharing `service`'s network namespace."""
-    image = next((i for i in TC_IMAGES if target.engine.image_labels(i) is not None), None)
+    image = next((i for i in TC_IMAGES if target.runtime.image_labels(i) is not None), None)
     if image is None:
         raise DrillError("container.latency needs an image with tc (iproute2): `drill images build --base local`")
-    code, output = target.engine.run_in_netns(target.run_id, service, image, ["sh", "-c", script])
+    code, output = target.runtime.run_in_netns(target.run_id, service, image, ["sh", "-c", script])
     if "qdisc kind is unknown" in output:
         raise DrillError(
             "this kernel has no sch_netem, so tc cannot add delay; use --param route=cpu to slow the container instead"

@@ -11,16 +11,16 @@ or a restart of the balancer container.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from chaos.hapconfig import Config, Patch, Server, parse, replace_lines, servers, set_server_option
-from chaos.haproxy import BACKEND, BalancerState
+from doors.balancer import BACKEND, BalancerState
 from drills.errors import UsageError
 
 HASHING = ("source", "uri", "url_param", "hdr", "rdp-cookie", "hash", "map-based", "consistent")
 MAXCONN_FLOOR = 4  # below this a replica cannot hold even a trickle of concurrent viewers
-AGENT_PORT = 9100  # the replicas' load-feedback agent (stack/app/server.py)
+AGENT_PORT = 9100  # the replicas' load-feedback agent (stack/images/app/server.py)
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,29 @@ class Fault:
     # When the whole of the fault shows (applying waits for it); `check` alone says "any of it".
     complete: Callable[[BalancerState, dict[str, str]], bool] | None = None
 
-    def resolve(self, given: dict[str, str], scope: Scope) -> tuple[str, dict[str, str]]:
-        """(route, params) with defaults filled in; unknown names and outside targets refused."""
+    def problems(self, given: Mapping[str, str], scope: Scope) -> list[tuple[str, str]]:
+        """What is wrong with `given` for this fault on this stack: (param, what would be right)."""
         known = {p.name for p in self.params} | {"route"}
-        unknown = sorted(set(given) - known)
-        if unknown:
-            raise UsageError(f"--param {unknown[0]}: {self.name} takes {', '.join(sorted(known))}")
+        found = [(key, f"{self.name} takes {', '.join(sorted(known))}") for key in sorted(set(given) - known)]
         route = given.get("route", self.routes[0])
         if route not in self.routes:
-            raise UsageError(f"--param route={route}: {self.name} can go by {' or '.join(self.routes)}")
+            found.append(("route", f"{self.name} can go by {' or '.join(self.routes)}, not {route!r}"))
+        params = self._filled(given, scope)
+        return found + _scope_problems(params, scope) + _value_problems(self, params)
+
+    def _filled(self, given: Mapping[str, str], scope: Scope) -> dict[str, str]:
         params = {p.name: given.get(p.name, p.default) for p in self.params}
-        params = {k: (_default_target(v, scope) if v.startswith("<") else v) for k, v in params.items()}
-        _check_scope(self, params, scope)
-        return route, params
+        return {k: (_default_target(v, scope) if v.startswith("<") else v) for k, v in params.items()}
+
+    def resolve(self, given: Mapping[str, str], scope: Scope) -> tuple[str, dict[str, str]]:
+        """(route, params) with defaults filled in; unknown names and outside targets refused."""
+        problems = self.problems(given, scope)
+        if problems:
+            key, why = problems[0]
+            known = {p.name for p in self.params} | {"route"}
+            shown = f"{key}={given[key]}" if key in given and key in known else key
+            raise UsageError(f"--param {shown}: {why}")
+        return given.get("route", self.routes[0]), self._filled(given, scope)
 
     def plan(self, config_text: str, given: dict[str, str], scope: Scope) -> Plan:
         route, params = self.resolve(given, scope)
@@ -92,21 +102,44 @@ def _default_target(value: str, scope: Scope) -> str:
     return value
 
 
-def _check_scope(fault: Fault, params: dict[str, str], scope: Scope) -> None:
+def _scope_problems(params: dict[str, str], scope: Scope) -> list[tuple[str, str]]:
     """Blast radius: a fault names only this run's replicas (balancer) or services (container)."""
+    found = []
     for key in ("server", "servers", "target"):
-        if key not in params:
-            continue
         allowed = scope.services if key == "target" else scope.replicas
-        for name in params[key].split(","):
-            if name not in allowed:
-                raise UsageError(
-                    f"--param {key}={params[key]}: {name!r} is not part of run {scope.run_id} "
-                    f"(a fault may only touch {', '.join(allowed)})"
-                )
-    for key in ("weight", "maxconn", "port", "delay_ms", "period", "cpus"):
-        if key in params and not params[key].replace(".", "", 1).isdigit():
-            raise UsageError(f"--param {key}={params[key]}: expected a non-negative number")
+        outside = [name for name in params.get(key, "").split(",") if key in params and name not in allowed]
+        if outside:
+            where = f"run {scope.run_id}" if scope.run_id else "the drill's stack"
+            why = f"{outside[0]!r} is not part of {where} (a fault may only touch {', '.join(allowed)})"
+            found.append((key, why))
+    return found
+
+
+NUMERIC = ("weight", "maxconn", "port", "delay_ms", "period", "cpus")
+CHOICES = {"mode": ("drain", "maint")}
+
+
+def _value_problems(fault: Fault, params: dict[str, str]) -> list[tuple[str, str]]:
+    found = []
+    for key, value in params.items():
+        if key in NUMERIC and not value.replace(".", "", 1).isdigit():
+            found.append((key, f"expected a non-negative number, got {value!r}"))
+        elif key in CHOICES and value not in CHOICES[key]:
+            found.append((key, f"expected one of {', '.join(CHOICES[key])}, got {value!r}"))
+    return found
+
+
+class Checker:
+    """The catalogue as drills.loader asks it (drills.definition.FaultCatalogue): a drill file's
+    variants are checked against the drill's own stack when the file is loaded."""
+
+    def param_names(self, fault: str) -> tuple[str, ...] | None:
+        known = CATALOGUE.get(fault)
+        return ("route", *(p.name for p in known.params)) if known else None
+
+    def problems(self, fault: str, params: Mapping[str, str], replicas: tuple[str, ...]) -> list[tuple[str, str]]:
+        scope = Scope("", replicas, tuple(sorted({"lb", "db", *replicas})))
+        return CATALOGUE[fault].problems(params, scope)
 
 
 def _names(value: str) -> list[str]:
@@ -384,3 +417,6 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"--param {pair!r}: expected key=value, e.g. --param server=app2")
         params[key.strip()] = value.strip()
     return params
+
+
+CHECKER = Checker()

@@ -9,105 +9,18 @@ that state says so and keeps the saved copy.
 
 from __future__ import annotations
 
-import json
 import shutil
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-
-import docker.errors
 
 from chaos import containers, faults
-from chaos.engine import Engine
-from chaos.faults import Fault, Plan, Scope
+from chaos.faults import Fault, Plan
 from chaos.hapconfig import unified_diff
-from chaos.haproxy import ADMIN_CONFIG_MAINT, ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, BACKEND, BalancerState, RuntimeApi
+from chaos.target import Saved, Target
+from doors.balancer import ADMIN_CONFIG_MAINT, ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, BACKEND, BalancerState
 from drills.errors import DrillError, UsageError
-from drills.runs import RunDir, RunRecord
-from drills.waiting import wait_for
 
 APPLY_DEADLINE_S = 30.0
-RELOAD_DEADLINE_S = 20.0
 REVERT_DEADLINE_S = 45.0
 ADMIN_BITS = ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT | ADMIN_FORCED_DRAIN
-
-
-@dataclass(frozen=True)
-class Saved:
-    """The active fault and the state to restore, as written before the fault was applied."""
-
-    fault: str
-    route: str
-    params: dict[str, str]
-    applied_at: str
-    summary: str
-    servers: dict[str, dict[str, int]]  # name -> weight, admin bits, checked, agent, limit, up
-    algo: str
-    container: dict[str, str]  # container faults: target and its status before
-
-
-class Target:
-    """One run as faults see it: its balancer (config file, reload, runtime API) and containers."""
-
-    def __init__(self, engine: Engine, run_id: str) -> None:
-        self.engine = engine
-        self.run = RunDir(run_id)
-        record = self.run.load()
-        if record is None or record.endpoints is None:
-            raise UsageError(f"--run {run_id}: no running stack with that id (`drill status` lists them)")
-        self.record: RunRecord = record
-        assert record.endpoints is not None
-        self.api = RuntimeApi("127.0.0.1", record.endpoints.api_port)
-
-    @property
-    def run_id(self) -> str:
-        return self.run.run_id
-
-    @property
-    def config_path(self) -> Path:
-        return self.run.lb_config_dir / "haproxy.cfg"
-
-    @property
-    def fault_dir(self) -> Path:
-        return self.run.path / "fault"
-
-    def scope(self) -> Scope:
-        replicas = tuple(f"app{i}" for i in range(1, self.record.replicas + 1))
-        services = tuple(
-            sorted({c.service for c in self.engine.containers(self.run_id)} | {"lb", "db"} | set(replicas))
-        )
-        return Scope(self.run_id, replicas, services)
-
-    def reload(self) -> None:
-        """Graceful reload (SIGUSR2 to HAProxy's master), or a start if the balancer is stopped;
-        returns once a worker running the new config answers the runtime API."""
-        container = self.engine.container(self.run_id, "lb")
-        try:
-            old = self.api.worker_pid() if container.status == "running" else None
-        except DrillError:
-            old = None
-        if container.status != "running":
-            container.start()
-        else:
-            container.kill(signal="SIGUSR2")
-
-        def probe() -> tuple[bool, str]:
-            try:
-                pid = self.api.worker_pid()
-            except DrillError as exc:
-                return False, str(exc)
-            return pid != old, f"worker pid {pid} (before the reload: {old})"
-
-        wait_for("a balancer worker running the new config", probe, RELOAD_DEADLINE_S)
-
-    def state(self) -> BalancerState:
-        return self.api.state()
-
-    def saved(self) -> Saved | None:
-        try:
-            return Saved(**json.loads((self.fault_dir / "fault.json").read_text()))
-        except (OSError, ValueError):
-            return None
 
 
 def plan(target: Target, name: str, params: dict[str, str]) -> Plan:
@@ -127,7 +40,7 @@ def describe(target: Target, p: Plan) -> str:
 
 
 def _lb_name(target: Target) -> str:
-    return target.engine.container(target.run_id, "lb").name or "lb"
+    return target.runtime.inspect(target.run_id, "lb").name or "lb"
 
 
 def _snapshot(state: BalancerState) -> dict[str, dict[str, int]]:
@@ -160,7 +73,7 @@ def inject(target: Target, p: Plan) -> None:
             _apply_balancer(target, p, fault)
         else:
             containers.apply(target, p)
-            wait_for(f"{p.fault} on {p.params['target']}", lambda: in_effect(target), APPLY_DEADLINE_S)
+            target.wait(f"{p.fault} on {p.params['target']}", lambda: in_effect(target), APPLY_DEADLINE_S)
     except BaseException:
         revert(target)
         raise
@@ -172,20 +85,9 @@ def _save(target: Target, p: Plan, fault: Fault) -> None:
     state = target.state()
     container: dict[str, str] = {}
     if fault.kind == "container":
-        container = containers.before(target.engine.container(target.run_id, p.params["target"]))
-    saved = Saved(
-        p.fault,
-        p.route,
-        p.params,
-        datetime.now(UTC).isoformat(timespec="seconds"),
-        p.summary,
-        _snapshot(state),
-        state.algo,
-        container,
-    )
-    tmp = target.fault_dir / "fault.json.tmp"
-    tmp.write_text(json.dumps(asdict(saved), indent=2) + "\n")
-    tmp.replace(target.fault_dir / "fault.json")
+        container = containers.before(target, p.params["target"])
+    applied_at = target.clock.utc().isoformat(timespec="seconds")
+    target.save(Saved(p.fault, p.route, p.params, applied_at, p.summary, _snapshot(state), state.algo, container))
 
 
 def _apply_balancer(target: Target, p: Plan, fault: Fault) -> None:
@@ -194,7 +96,9 @@ def _apply_balancer(target: Target, p: Plan, fault: Fault) -> None:
         target.reload()
     for command in p.commands:
         target.api.run(command)
-    wait_for(f"{p.fault} to show in the running balancer", lambda: _fully_applied(target, fault, p), APPLY_DEADLINE_S)
+    target.wait(
+        f"{p.fault} to show in the running balancer", lambda: _fully_applied(target, fault, p), APPLY_DEADLINE_S
+    )
 
 
 def _fully_applied(target: Target, fault: Fault, p: Plan) -> tuple[bool, str]:
@@ -231,13 +135,13 @@ def revert(target: Target) -> str:
             _revert_balancer(target, saved)
         else:
             containers.revert(target, saved)
-            wait_for("the container fault to clear", lambda: _cleared(target), REVERT_DEADLINE_S)
-            wait_for(
+            target.wait("the container fault to clear", lambda: _cleared(target), REVERT_DEADLINE_S)
+            target.wait(
                 "the balancer's servers to match their pre-fault state",
                 lambda: _matches(target, saved),
                 REVERT_DEADLINE_S,
             )
-    except (DrillError, OSError, KeyError, ValueError, docker.errors.DockerException) as exc:
+    except (DrillError, OSError, KeyError, ValueError) as exc:
         raise DrillError(
             f"REVERT OF {saved.fault} ON RUN {target.run_id} IS INCOMPLETE: {exc}; "
             f"the pre-fault state is kept in {target.fault_dir}"
@@ -254,7 +158,7 @@ def _revert_balancer(target: Target, saved: Saved) -> None:
     if changed or saved.route == "config":
         target.reload()
     _restore_runtime(target, saved)
-    wait_for(
+    target.wait(
         "the balancer's servers to match their pre-fault state", lambda: _matches(target, saved), REVERT_DEADLINE_S
     )
 

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from telemetry.rules import AlertRule
+from drills.rules import AlertRule
+
+
+class FaultCatalogue(Protocol):
+    """What the loader asks of the fault catalogue (chaos.faults.CHECKER answers), handed in by
+    the caller so that this layer imports nothing of ours."""
+
+    def param_names(self, fault: str) -> tuple[str, ...] | None: ...  # None: no such fault
+    def problems(self, fault: str, params: Mapping[str, str], replicas: tuple[str, ...]) -> list[tuple[str, str]]: ...
+
 
 MILESTONES = ("fault_injected", "alert_fired", "acknowledged", "diagnosed", "mitigated", "resolved")
 

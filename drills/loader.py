@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from chaos import faults as fault_catalogue
 from drills.definition import (
     DEFAULT_PHASES,
     Drill,
+    FaultCatalogue,
     Hint,
     PhaseScore,
     Recovery,
@@ -24,7 +24,7 @@ from drills.definition import (
     Variant,
 )
 from drills.errors import UsageError
-from telemetry.rules import RuleError, default_rules, parse_rule
+from drills.rules import RuleError, default_rules, parse_rule
 
 BUILTIN_DIR = Path(__file__).parent  # drills/*.yaml ship in the wheel
 TOP = (
@@ -122,7 +122,7 @@ class Schema:
         return [str(self.scalar(item, f"{path}[{i}]", str, "")) for i, item in enumerate(self.sequence(node, path))]
 
 
-def load(text: str, file: str) -> Drill:
+def load(text: str, file: str, catalogue: FaultCatalogue) -> Drill:
     schema = Schema(file)
     try:
         root = yaml.compose(text)
@@ -133,14 +133,14 @@ def load(text: str, file: str) -> Drill:
     top = schema.mapping(root, "drill", TOP)
     if root is None:
         schema.error(None, "drill", "the file is empty")
-    drill = _build(schema, top, file)
+    drill = _build(schema, top, file, catalogue)
     if schema.errors:
         raise DrillFileError(file, schema.errors)
     assert drill is not None
     return drill
 
 
-def _build(s: Schema, top: dict[str, yaml.Node], file: str) -> Drill | None:
+def _build(s: Schema, top: dict[str, yaml.Node], file: str, catalogue: FaultCatalogue) -> Drill | None:
     stack = s.mapping(top.get("stack"), "stack", ("replicas", "capacity", "service_ms"))
     traffic = s.mapping(top.get("traffic"), "traffic", ("rps", "users", "model"))
     phases = s.mapping(top.get("phases"), "phases", ("baseline_s", "inject_window_s", "time_limit_s"))
@@ -157,11 +157,12 @@ def _build(s: Schema, top: dict[str, yaml.Node], file: str) -> Drill | None:
             phases.get("inject_window_s"), "phases.inject_window_s", f"earliest {earliest:g} is after latest {latest:g}"
         )
     category = s.scalar(cause.get("category"), "root_cause.category", str, "")
+    replicas = s.scalar(stack.get("replicas"), "stack.replicas", int, 3, 1, 12)
     return Drill(
         name=s.scalar(top.get("name"), "name", str, ""),
         title=s.scalar(top.get("title"), "title", str, ""),
         summary=s.scalar(top.get("summary"), "summary", str, ""),
-        replicas=s.scalar(stack.get("replicas"), "stack.replicas", int, 3, 1, 12),
+        replicas=replicas,
         capacity=s.scalar(stack.get("capacity"), "stack.capacity", int, 8, 1, 1000),
         service_ms=s.scalar(stack.get("service_ms"), "stack.service_ms", float, 20.0, 1, 10_000),
         rps=s.scalar(traffic.get("rps"), "traffic.rps", float, 100.0, 1, 5000),
@@ -170,7 +171,7 @@ def _build(s: Schema, top: dict[str, yaml.Node], file: str) -> Drill | None:
         baseline_s=s.scalar(phases.get("baseline_s"), "phases.baseline_s", float, 10.0, 3, 3600),
         inject_window_s=(earliest, latest),
         time_limit_s=s.scalar(phases.get("time_limit_s"), "phases.time_limit_s", float, 900.0, 10, 86_400),
-        variants=_variants(s, top.get("faults")),
+        variants=_variants(s, top.get("faults"), catalogue, tuple(f"app{i}" for i in range(1, replicas + 1))),
         rules=_rules(s, top.get("alerts")),
         root_cause=category,
         accepted=tuple({category, *s.strings(cause.get("accepted"), "root_cause.accepted")} - {""}),
@@ -211,7 +212,9 @@ def _choice(s: Schema, node: yaml.Node | None, path: str, allowed: tuple[str, ..
     return str(value)
 
 
-def _variants(s: Schema, node: yaml.Node | None) -> tuple[Variant, ...]:
+def _variants(
+    s: Schema, node: yaml.Node | None, catalogue: FaultCatalogue, replicas: tuple[str, ...]
+) -> tuple[Variant, ...]:
     found = []
     items = s.sequence(node, "faults")
     if not items:
@@ -220,19 +223,16 @@ def _variants(s: Schema, node: yaml.Node | None) -> tuple[Variant, ...]:
         path = f"faults[{i}]"
         entry = s.mapping(item, path, ("fault", "params"))
         name = s.scalar(entry.get("fault"), f"{path}.fault", str, "")
-        if name and name not in fault_catalogue.CATALOGUE:
+        known = catalogue.param_names(name) if name else None
+        if name and known is None:
             s.error(entry.get("fault"), f"{path}.fault", f"unknown fault {name!r}; `drill chaos list` shows them")
-        params = {
-            k: str(s.scalar(v, f"{path}.params.{k}", str | int | float, ""))
-            for k, v in s.mapping(entry.get("params"), f"{path}.params", _param_names(name)).items()  # type: ignore[arg-type]
-        }
+        nodes = s.mapping(entry.get("params"), f"{path}.params", known or ())
+        params = {k: str(s.scalar(v, f"{path}.params.{k}", str | int | float, "")) for k, v in nodes.items()}  # type: ignore[arg-type]
+        if known is not None:
+            for key, why in catalogue.problems(name, {k: v for k, v in params.items() if k in known}, replicas):
+                s.error(nodes.get(key, item), f"{path}.params.{key}", why)
         found.append(Variant(name, params))
     return tuple(found)
-
-
-def _param_names(fault: str) -> tuple[str, ...]:
-    known = fault_catalogue.CATALOGUE.get(fault)
-    return ("route", *(p.name for p in known.params)) if known else ()
 
 
 def _rules(s: Schema, node: yaml.Node | None) -> tuple[Any, ...]:
@@ -352,9 +352,9 @@ def available(drills_dir: Path | None = None) -> dict[str, Path]:
     return {**builtin_files(), **own}
 
 
-def load_file(path: Path) -> Drill:
+def load_file(path: Path, catalogue: FaultCatalogue) -> Drill:
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
-    return load(text, str(path))
+    return load(text, str(path), catalogue)

@@ -32,3 +32,14 @@ def section(text: str, title: str) -> str:
                 body.append(following)
             return "\n".join(body).strip()
     return ""
+
+
+MEASURES = "Corrective and preventative measures"
+
+
+def measures(drill_playbook: str, drill_file: str) -> str:
+    """The playbook's measures section for a postmortem ('' for a drill without a playbook)."""
+    try:
+        return section(read(drill_playbook, drill_file), MEASURES)
+    except UsageError:
+        return ""

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import playbooks
 from drills.definition import Drill
-from drills.errors import UsageError
 from scoreboard.render import comparison, duration
 from scoreboard.scoring import Scorecard
 from scoreboard.store import RunRow
@@ -48,7 +46,8 @@ def _clock(event: Event | None) -> str:
     return datetime.fromisoformat(event.at).strftime("%B %d, %Y, %H:%M:%S") if event else "never"
 
 
-def draft(row: RunRow, drill: Drill, events: list[Event], card: Scorecard) -> str:
+def draft(row: RunRow, drill: Drill, events: list[Event], card: Scorecard, measures: str = "") -> str:
+    """`measures`: the playbook's "Corrective and preventative measures" section, if it has one."""
     injected = first(events, "fault_injected")
     end = next((e for e in reversed(events) if e.event in ("resolved", "timeout", "aborted")), None)
     marks = milestones(events)
@@ -75,7 +74,7 @@ def draft(row: RunRow, drill: Drill, events: list[Event], card: Scorecard) -> st
         _root_cause(drill, events, facts, marks.mitigated is not None),
         "",
         "## Corrective and Preventative Measures:",
-        *_measures(drill, facts),
+        *_measures(measures, facts),
         "",
         "## Scorecard:",
         *[f"    {entry}" for entry in card.lines],
@@ -112,12 +111,8 @@ def _root_cause(drill: Drill, events: list[Event], facts: dict[str, object], mit
     return cause + chased + found + fixed
 
 
-def _measures(drill: Drill, facts: dict[str, object]) -> list[str]:
+def _measures(text: str, facts: dict[str, object]) -> list[str]:
     lines = ["**From the playbook:**"]
-    try:
-        text = playbooks.section(playbooks.read(drill.playbook, drill.source), "Corrective and preventative measures")
-    except UsageError:  # a drill without a playbook still gets its audit findings
-        text = ""
     lines += [entry for entry in text.splitlines() if entry.strip()] or ["- (the drill's playbook lists none)"]
     findings = facts.get("audit")
     lines += ["", "**`drill audit` of the faulted balancer config:**"]

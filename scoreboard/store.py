@@ -15,13 +15,14 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from doors.clock import SYSTEM_CLOCK, Clock
 from drills.errors import DrillError, UsageError
-from drills.runs import drill_home
 from scoreboard.timeline import Event
+from stack.rundir import drill_home
 
 MIGRATIONS = (
     """
@@ -69,13 +70,10 @@ class RunRow:
         return self.outcome is None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Store:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = path or default_path()
+        self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._migrate()
@@ -139,7 +137,7 @@ class Store:
                     gameday,
                     seed,
                     fault,
-                    (started or _now()).isoformat(),
+                    (started or self.clock.utc()).isoformat(),
                 ),
             )
 
@@ -147,7 +145,7 @@ class Store:
         with self._db() as conn:
             conn.execute(
                 "UPDATE runs SET outcome = ?, ended = ?, scores = ? WHERE run_id = ?",
-                (outcome, _now().isoformat(), json.dumps(scores), run_id),
+                (outcome, self.clock.utc().isoformat(), json.dumps(scores), run_id),
             )
 
     def run(self, run_id: str) -> RunRow:
@@ -186,7 +184,7 @@ class Store:
         data: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> Event:
-        moment = at or _now()
+        moment = at or self.clock.utc()
         with self._db() as conn:
             started = conn.execute("SELECT started FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if started is None:

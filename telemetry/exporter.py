@@ -6,7 +6,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from drills.errors import UsageError
-from telemetry.windows import SLI_NAMES, Slis
+from drills.rules import SLI_NAMES
+from telemetry.windows import Slis
 
 
 def render_prometheus(slis: Slis | None, firing: list[str]) -> str:

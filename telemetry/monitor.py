@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from chaos.haproxy import RuntimeApi, ServerStat
+from doors.balancer import BalancerApi, ServerStat
 from drills.errors import DrillError
 from telemetry.exporter import MetricsServer
 from telemetry.rules import AlertEvent, Alerting
@@ -30,7 +30,7 @@ def responses(servers: list[ServerStat]) -> dict[str, int]:
 class BalancerView:
     """The balancer's side: server states now, and responses counted since `start`."""
 
-    api: RuntimeApi
+    api: BalancerApi
     start: dict[str, int] = field(default_factory=dict)
     latest: list[ServerStat] = field(default_factory=list)
 

@@ -40,20 +40,6 @@ class Slis:
         return float(figure)
 
 
-SLI_NAMES = (
-    "rate",
-    "error_rate",
-    "late_sends",
-    "p50_latency_ms",
-    "p95_latency_ms",
-    "p99_latency_ms",
-    "max_latency_ms",
-    "max_share_skew",
-    "fairness",
-    "audience_affected",
-)
-
-
 def expected_from_weights(weights: dict[str, int]) -> dict[str, float]:
     """Each server's expected share from the balancer's weights (roundrobin: weight / total)."""
     total = sum(w for w in weights.values() if w > 0)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 MODELS = ("constant", "poisson")
-# The app's catalog (stack/app/server.py); a journey streams segments of one title.
+# The app's catalog (stack/images/app/server.py); a journey streams segments of one title.
 TITLES = ("ocean-drift", "night-shift", "city-lights", "the-long-tango", "mountain-echo")
 
 

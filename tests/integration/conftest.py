@@ -13,13 +13,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker.models.containers import Container
 
-from chaos.engine import Engine
-from drills import provision
+from doors.balancer import RuntimeApi
+from doors.clock import SYSTEM_CLOCK
+from doors.engine import DockerEngine
+from doors.http import UrllibProbe
+from doors.kit import Doors
+from doors.runtime import LABEL_RUN, SERVICE_LABEL
 from drills.errors import EngineUnavailable
-from drills.images import build_images
-from drills.runs import RunRecord, recorded_run_ids
-from drills.stack import StackSpec
+from orchestration import teardown
+from stack import provision
+from stack.build import build_images
+from stack.rundir import RunRecord, recorded_run_ids
+from stack.spec import StackSpec
+
+PROBE = UrllibProbe()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,9 +38,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Engine:
+def engine() -> DockerEngine:
     try:
-        engine = Engine.connect()
+        engine = DockerEngine.connect()
     except EngineUnavailable as exc:
         if os.environ.get("DRILL_REQUIRE_DOCKER") == "1":
             pytest.fail(f"DRILL_REQUIRE_DOCKER=1 but {exc}")
@@ -55,21 +64,44 @@ def drill_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert left == [], f"tests left run directories behind: {left}"
 
 
-def start(engine: Engine, replicas: int = 3) -> RunRecord:
-    return provision.up(engine, StackSpec(replicas=replicas), progress=lambda line: None)
+def doors_of(engine: DockerEngine) -> Doors:
+    """The real doors over the session's engine."""
+    return Doors(lambda: engine, SYSTEM_CLOCK, PROBE, RuntimeApi)
 
 
-def stop(engine: Engine, run_id: str) -> None:
-    provision.down(engine, run_id)
+@pytest.fixture(scope="session")
+def doors(engine: DockerEngine) -> Doors:
+    return doors_of(engine)
+
+
+def served_by(url: str, requests: int, path: str = "/api/catalog") -> dict[str, int]:
+    return dict(PROBE.served_by(url, requests, path))
+
+
+def container(engine: DockerEngine, run_id: str, service: str) -> Container:
+    """A run's container as the Docker SDK gives it: tests act as responders do, with docker's own tools."""
+    found = engine.client.containers.list(
+        all=True, filters={"label": [f"{LABEL_RUN}={run_id}", f"{SERVICE_LABEL}={service}"]}
+    )
+    assert found, f"run {run_id} has no {service} container"
+    return found[0]
+
+
+def start(engine: DockerEngine, replicas: int = 3) -> RunRecord:
+    return provision.up(doors_of(engine), StackSpec(replicas=replicas), progress=lambda line: None)
+
+
+def stop(engine: DockerEngine, run_id: str) -> None:
+    teardown.down(doors_of(engine), run_id)
     assert engine.leftovers(run_id) == [], "drill down left resources with the run's label"
 
 
 @pytest.fixture(scope="module")
-def stack(engine: Engine) -> Iterator[RunRecord]:
+def stack(engine: DockerEngine) -> Iterator[RunRecord]:
     record = start(engine)
     yield record
     stop(engine, record.run_id)
 
 
 def drill_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "drills.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout)

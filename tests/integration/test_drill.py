@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from chaos.engine import Engine
+from doors.clock import wait_for
+from doors.engine import DockerEngine
 from drills.loader import builtin_files
-from drills.runs import RunDir
-from drills.waiting import wait_for
 from scoreboard.store import Store
+from stack.rundir import RunDir
 from tests.integration.conftest import drill_cli
 
 VARIANTS = yaml.safe_load(builtin_files()["traffic-tango"].read_text())["faults"]
@@ -44,7 +44,7 @@ def start_run(drill: Path, db: Path, *extra: str) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-m",
-            "drills.cli",
+            "cli.main",
             "run",
             str(drill),
             "--db",
@@ -74,7 +74,7 @@ def wait_event(store: Store, name: str, deadline_s: float = 90) -> str:
     return store.runs()[-1].run_id
 
 
-def assert_gone(engine: Engine, run_id: str) -> None:
+def assert_gone(engine: DockerEngine, run_id: str) -> None:
     assert engine.leftovers(run_id) == [], "the run left containers, networks or volumes"
     assert not RunDir(run_id).exists(), "the run left its directory"
 
@@ -82,7 +82,7 @@ def assert_gone(engine: Engine, run_id: str) -> None:
 @pytest.mark.parametrize(
     "variant", VARIANTS, ids=lambda v: v["fault"] + "".join(f"-{x}" for x in v.get("params", {}).values())
 )
-def test_autopilot_resolves_every_variant(engine: Engine, tmp_path: Path, variant: dict[str, Any]) -> None:
+def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, variant: dict[str, Any]) -> None:
     done = drill_cli(
         "run",
         str(fast_drill(tmp_path, [variant])),
@@ -111,7 +111,7 @@ def test_autopilot_resolves_every_variant(engine: Engine, tmp_path: Path, varian
     assert_gone(engine, result["run_id"])
 
 
-def test_nobody_responds_times_out_reverts_and_removes(engine: Engine, tmp_path: Path) -> None:
+def test_nobody_responds_times_out_reverts_and_removes(engine: DockerEngine, tmp_path: Path) -> None:
     drill = fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=10)
     done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=180)
     assert done.returncode == 1, done.stderr[-2000:]
@@ -123,7 +123,7 @@ def test_nobody_responds_times_out_reverts_and_removes(engine: Engine, tmp_path:
     assert_gone(engine, result["run_id"])
 
 
-def test_parallel_responders_premature_resolve_and_ctrl_c(engine: Engine, tmp_path: Path) -> None:
+def test_parallel_responders_premature_resolve_and_ctrl_c(engine: DockerEngine, tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     controller = start_run(fast_drill(tmp_path, [{"fault": "lb.drained"}], time_limit_s=300, window=(2, 3)), db)
     try:
@@ -152,7 +152,7 @@ def test_parallel_responders_premature_resolve_and_ctrl_c(engine: Engine, tmp_pa
     assert_gone(engine, run_id)
 
 
-def test_sigkill_mid_run_then_drill_down_reverts_and_keeps_the_timeline(engine: Engine, tmp_path: Path) -> None:
+def test_sigkill_mid_run_then_drill_down_reverts_and_keeps_the_timeline(engine: DockerEngine, tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     controller = start_run(fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=300, window=(0, 1)), db)
     try:

@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from chaos import inject
-from chaos.engine import Engine
+from chaos.target import Target
+from doors.clock import wait_for
+from doors.engine import DockerEngine
 from drills.errors import DrillError
-from drills.provision import served_by
-from drills.runs import RunRecord
-from drills.waiting import wait_for
-from tests.integration.conftest import drill_cli, start, stop
+from stack.handle import open_stack
+from stack.rundir import RunRecord
+from tests.integration.conftest import container, doors_of, drill_cli, served_by, start, stop
 
 Shares = dict[str, float]
 
@@ -37,10 +38,10 @@ def even(measured: Shares) -> bool:
 
 
 @pytest.fixture(scope="module")
-def target(engine: Engine) -> Iterator[inject.Target]:
+def target(engine: DockerEngine) -> Iterator[Target]:
     record = start(engine)
     with background_traffic(record):
-        yield inject.Target(engine, record.run_id)
+        yield Target(open_stack(doors_of(engine), record.run_id))
     stop(engine, record.run_id)
 
 
@@ -72,59 +73,59 @@ class background_traffic:
 # How a responder fixes it, by a route other than `drill chaos revert` ------------------
 
 
-def runtime_api(*commands: str) -> Callable[[inject.Target], None]:
-    def fix(t: inject.Target) -> None:
+def runtime_api(*commands: str) -> Callable[[Target], None]:
+    def fix(t: Target) -> None:
         for command in commands:
             t.api.run(command)
 
     return fix
 
 
-def edit_config_and_reload(pattern: str, replacement: str) -> Callable[[inject.Target], None]:
-    def fix(t: inject.Target) -> None:
+def edit_config_and_reload(pattern: str, replacement: str) -> Callable[[Target], None]:
+    def fix(t: Target) -> None:
         text = t.config_path.read_text()
         fixed = re.sub(pattern, replacement, text, flags=re.MULTILINE)
         assert fixed != text, f"the responder's edit found nothing to fix ({pattern!r})"
         t.config_path.write_text(fixed)
-        t.engine.signal(t.run_id, "lb", "SIGUSR2")  # docker kill -s USR2 <lb>
+        t.runtime.signal(t.run_id, "lb", "SIGUSR2")  # docker kill -s USR2 <lb>
 
     return fix
 
 
-def restart_balancer(t: inject.Target) -> None:
-    t.engine.container(t.run_id, "lb").restart(timeout=5)
+def restart_balancer(t: Target) -> None:
+    container(t.runtime, t.run_id, "lb").restart(timeout=5)
 
 
 # What each fault predicts ------------------------------------------------------------------
 
 
-def favours(name: str, at_least: float) -> Callable[[inject.Target, str], None]:
-    def check(t: inject.Target, url: str) -> None:
+def favours(name: str, at_least: float) -> Callable[[Target, str], None]:
+    def check(t: Target, url: str) -> None:
         assert shares(url)[name] >= at_least
 
     return check
 
 
-def one_takes_all(t: inject.Target, url: str) -> None:
+def one_takes_all(t: Target, url: str) -> None:
     assert max(shares(url).values()) >= 0.95
 
 
-def only(name: str) -> Callable[[inject.Target, str], None]:
-    def check(t: inject.Target, url: str) -> None:
+def only(name: str) -> Callable[[Target, str], None]:
+    def check(t: Target, url: str) -> None:
         assert shares(url)[name] == 1.0
         assert {s.name for s in t.api.servers() if s.up or s.status.startswith("DRAIN")} >= {name}
 
     return check
 
 
-def squeezed(t: inject.Target, url: str) -> None:
+def squeezed(t: Target, url: str) -> None:
     assert {s.name: s.limit for s in t.api.servers()} == {"app1": 1, "app2": 1, "app3": 1}
     before = backend_queue_max(t)
     burst(url, 30)
     assert backend_queue_max(t) > before or backend_queue_max(t) > 0, "30 concurrent requests never queued"
 
 
-def rotating(t: inject.Target, url: str) -> None:
+def rotating(t: Target, url: str) -> None:
     leaders = []
     for _ in range(8):
         measured = shares(url, 40)
@@ -135,7 +136,7 @@ def rotating(t: inject.Target, url: str) -> None:
     assert sum(share >= 0.6 for _, share in leaders) >= 4, leaders
 
 
-def backend_queue_max(t: inject.Target) -> int:
+def backend_queue_max(t: Target) -> int:
     for line in t.api.command("show stat").splitlines():
         fields = line.split(",")
         if fields[:2] == ["app", "BACKEND"]:
@@ -170,11 +171,11 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "params", "predicted", "fix"), CASES, ids=lambda c: c if isinstance(c, str) else "")
 def test_fault_shows_is_fixed_by_another_route_and_reverts_exactly(
-    target: inject.Target,
+    target: Target,
     name: str,
     params: dict[str, str],
-    predicted: Callable[[inject.Target, str], None],
-    fix: Callable[[inject.Target], None],
+    predicted: Callable[[Target, str], None],
+    fix: Callable[[Target], None],
 ) -> None:
     assert target.record.endpoints is not None
     url = target.record.endpoints.url
@@ -207,20 +208,20 @@ def _not(result: tuple[bool, str]) -> tuple[bool, str]:
         ("container.latency", {"route": "cpu"}, lambda c: c.update(cpu_period=100000, cpu_quota=-1)),
     ],
 )
-def test_container_faults(target: inject.Target, name: str, params: dict[str, str], fix: Callable[..., None]) -> None:
+def test_container_faults(target: Target, name: str, params: dict[str, str], fix: Callable[..., None]) -> None:
     assert target.record.endpoints is not None
     chosen = inject.plan(target, name, params)
     inject.inject(target, chosen)
     effect, seen = inject.in_effect(target)
     assert effect, seen
-    fix(target.engine.container(target.run_id, chosen.params["target"]))
+    fix(container(target.runtime, target.run_id, chosen.params["target"]))
     wait_for(f"{name} fixed by hand", lambda: _not(inject.in_effect(target)), 30)
     inject.revert(target)
     assert even(shares(target.record.endpoints.url))
 
 
-def test_netem_latency_applies_or_says_why_not(target: inject.Target) -> None:
-    before = {c.name for c in target.engine.containers(target.run_id)}
+def test_netem_latency_applies_or_says_why_not(target: Target) -> None:
+    before = {c.name for c in target.runtime.containers(target.run_id)}
     chosen = inject.plan(target, "container.latency", {"delay_ms": "200"})
     try:
         inject.inject(target, chosen)
@@ -230,10 +231,10 @@ def test_netem_latency_applies_or_says_why_not(target: inject.Target) -> None:
         assert inject.in_effect(target)[0]
         inject.revert(target)
     assert target.saved() is None and inject.in_effect(target)[0] is False
-    assert {c.name for c in target.engine.containers(target.run_id)} == before, "helper containers left behind"
+    assert {c.name for c in target.runtime.containers(target.run_id)} == before, "helper containers left behind"
 
 
-def test_blast_radius_refuses_containers_of_other_runs(target: inject.Target) -> None:
+def test_blast_radius_refuses_containers_of_other_runs(target: Target) -> None:
     outsider = "drill-ffffff_db_1"
     done = drill_cli("chaos", "inject", "container.pause", "--run", target.run_id, "-p", f"target={outsider}")
     assert done.returncode == 2, done.stderr
@@ -241,11 +242,11 @@ def test_blast_radius_refuses_containers_of_other_runs(target: inject.Target) ->
     assert target.saved() is None
 
 
-def test_sigkill_after_apply_then_drill_down_reverts_and_leaves_nothing(engine: Engine) -> None:
+def test_sigkill_after_apply_then_drill_down_reverts_and_leaves_nothing(engine: DockerEngine) -> None:
     record = start(engine)
     script = (
-        "import sys, time\nfrom chaos import inject\nfrom chaos.engine import Engine\n"
-        "t = inject.Target(Engine.connect(), sys.argv[1])\n"
+        "import sys, time\nfrom chaos import inject\nfrom doors.engine import DockerEngine\n"
+        "t = Target(DockerEngine.connect(), sys.argv[1])\n"
         "inject.inject(t, inject.plan(t, 'lb.weights-skew', {}))\nprint('applied', flush=True)\ntime.sleep(120)\n"
     )
     controller = subprocess.Popen(
@@ -255,7 +256,7 @@ def test_sigkill_after_apply_then_drill_down_reverts_and_leaves_nothing(engine: 
         assert controller.stdout is not None and controller.stdout.readline().strip() == "applied"
         controller.send_signal(signal.SIGKILL)
         controller.wait(timeout=10)
-        t = inject.Target(engine, record.run_id)
+        t = Target(open_stack(doors_of(engine), record.run_id))
         assert t.saved() is not None and inject.in_effect(t)[0], "the fault must outlive its controller"
         done = drill_cli("down", record.run_id)
         assert done.returncode == 0, done.stderr
@@ -266,7 +267,7 @@ def test_sigkill_after_apply_then_drill_down_reverts_and_leaves_nothing(engine: 
         stop(engine, record.run_id)
 
 
-def test_audit_flags_the_live_faulted_config(target: inject.Target) -> None:
+def test_audit_flags_the_live_faulted_config(target: Target) -> None:
     inject.inject(target, inject.plan(target, "lb.source-hash", {}))
     try:
         done = drill_cli("audit", str(target.config_path))

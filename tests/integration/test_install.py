@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.engine import Engine
-from drills.provision import served_by
+from doors.engine import DockerEngine
+from tests.integration.conftest import served_by
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,8 +45,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     return Installed(venv / "bin", workdir)
 
 
-def test_installed_drill_brings_a_stack_up_and_down_from_anywhere(engine: Engine, installed: Installed) -> None:
-    where = installed.run("python", "-c", "import drills.resources as r; print(r.compose_file())")
+def test_installed_drill_brings_a_stack_up_and_down_from_anywhere(engine: DockerEngine, installed: Installed) -> None:
+    where = installed.run("python", "-c", "import stack.resources as r; print(r.compose_file())")
     assert "site-packages" in where.stdout and Path(where.stdout.strip()).is_file(), where
 
     up = installed.run("drill", "up", "--replicas", "2", "--json")
@@ -61,7 +61,9 @@ def test_installed_drill_brings_a_stack_up_and_down_from_anywhere(engine: Engine
     assert engine.leftovers(summary["run_id"]) == []
 
 
-def test_installed_drill_runs_a_whole_drill_from_anywhere(engine: Engine, installed: Installed, tmp_path: Path) -> None:
+def test_installed_drill_runs_a_whole_drill_from_anywhere(
+    engine: DockerEngine, installed: Installed, tmp_path: Path
+) -> None:
     """Built-in drills and playbooks ship in the wheel: show, validate and an autopilot run."""
     from tests.integration.test_drill import fast_drill
 

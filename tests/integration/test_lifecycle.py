@@ -10,18 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from chaos.engine import Engine
-from drills import provision
+from doors.clock import wait_for
+from doors.engine import DockerEngine
 from drills.errors import StackTimeout
-from drills.provision import served_by
-from drills.runs import RunDir, recorded_run_ids
-from drills.stack import StackSpec
-from drills.waiting import wait_for
-
-from .conftest import drill_cli, start, stop
+from stack import provision
+from stack.rundir import RunDir, recorded_run_ids
+from stack.spec import StackSpec
+from tests.integration.conftest import container, doors_of, drill_cli, served_by, start, stop
 
 
-def test_two_stacks_side_by_side_do_not_collide(engine: Engine) -> None:
+def test_two_stacks_side_by_side_do_not_collide(engine: DockerEngine) -> None:
     first = start(engine, replicas=3)
     try:
         second = start(engine, replicas=2)
@@ -37,7 +35,7 @@ def test_two_stacks_side_by_side_do_not_collide(engine: Engine) -> None:
         stop(engine, first.run_id)
 
 
-def test_down_all_removes_every_run(engine: Engine, drill_home: Path) -> None:
+def test_down_all_removes_every_run(engine: DockerEngine, drill_home: Path) -> None:
     runs = [start(engine, replicas=1).run_id for _ in range(2)]
     done = drill_cli("down", "--all")
     assert done.returncode == 0, done.stderr
@@ -49,11 +47,11 @@ def test_down_all_removes_every_run(engine: Engine, drill_home: Path) -> None:
 
 def spawn_up(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "drills.cli", "up", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "cli.main", "up", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
-def run_id_once_containers_exist(engine: Engine, drill_home: Path) -> str:
+def run_id_once_containers_exist(engine: DockerEngine, drill_home: Path) -> str:
     def probe() -> tuple[bool, str]:
         ids = recorded_run_ids(drill_home)
         found = [c.name for c in engine.containers(ids[0])] if ids else []
@@ -64,14 +62,14 @@ def run_id_once_containers_exist(engine: Engine, drill_home: Path) -> str:
 
 
 @pytest.mark.parametrize("lose_run_dir", [False, True], ids=["run-dir-kept", "run-dir-lost"])
-def test_down_after_drill_up_was_killed(engine: Engine, drill_home: Path, lose_run_dir: bool) -> None:
+def test_down_after_drill_up_was_killed(engine: DockerEngine, drill_home: Path, lose_run_dir: bool) -> None:
     proc = spawn_up()
     run_id = run_id_once_containers_exist(engine, drill_home)
     proc.kill()
     proc.wait(timeout=30)
     if lose_run_dir:
         RunDir(run_id).remove()
-        assert run_id in provision.known_run_ids(engine), "an orphan must still be found by its label"
+        assert run_id in provision.known_run_ids(doors_of(engine)), "an orphan must still be found by its label"
     done = drill_cli("down", run_id)
     assert done.returncode == 0, done.stderr
     wait_for(
@@ -80,7 +78,7 @@ def test_down_after_drill_up_was_killed(engine: Engine, drill_home: Path, lose_r
     assert not RunDir(run_id).exists()
 
 
-def test_ctrl_c_during_up_tears_the_stack_down(engine: Engine, drill_home: Path) -> None:
+def test_ctrl_c_during_up_tears_the_stack_down(engine: DockerEngine, drill_home: Path) -> None:
     proc = spawn_up()
     run_id = run_id_once_containers_exist(engine, drill_home)
     proc.send_signal(signal.SIGINT)
@@ -94,7 +92,7 @@ def test_ctrl_c_during_up_tears_the_stack_down(engine: Engine, drill_home: Path)
     assert engine.leftovers(run_id) == [] and not RunDir(run_id).exists()
 
 
-def test_a_port_in_use_is_one_clear_line_and_leaves_nothing(engine: Engine, drill_home: Path) -> None:
+def test_a_port_in_use_is_one_clear_line_and_leaves_nothing(engine: DockerEngine, drill_home: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -107,11 +105,11 @@ def test_a_port_in_use_is_one_clear_line_and_leaves_nothing(engine: Engine, dril
     assert recorded_run_ids(drill_home) == []
 
 
-def test_a_fixed_free_port_is_used(engine: Engine) -> None:
+def test_a_fixed_free_port_is_used(engine: DockerEngine) -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    record = provision.up(engine, StackSpec(replicas=1, lb_port=port), progress=lambda line: None)
+    record = provision.up(doors_of(engine), StackSpec(replicas=1, lb_port=port), progress=lambda line: None)
     try:
         assert record.endpoints is not None and record.endpoints.lb_port == port
         assert set(served_by(f"http://127.0.0.1:{port}", 3)) == {"app1"}
@@ -120,12 +118,12 @@ def test_a_fixed_free_port_is_used(engine: Engine) -> None:
 
 
 def test_a_stack_that_never_serves_times_out_saying_what_it_saw(
-    engine: Engine, drill_home: Path, monkeypatch: pytest.MonkeyPatch
+    engine: DockerEngine, drill_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The database is frozen once its container runs, so the catalog never answers 200."""
 
     def freeze_db(p: provision.Provisioning) -> None:
-        engine.container(p.run.run_id, "db").pause()
+        container(engine, p.run.run_id, "db").pause()
 
     steps = list(provision.UP_STEPS)
     steps.insert([title for title, _ in steps].index("containers running") + 1, ("freeze db", freeze_db))
@@ -133,7 +131,7 @@ def test_a_stack_that_never_serves_times_out_saying_what_it_saw(
     monkeypatch.setattr(provision, "READY_DEADLINE_S", 6.0)
     before = engine.run_ids()
     with pytest.raises(StackTimeout) as err:
-        provision.up(engine, StackSpec(replicas=2), progress=lambda line: None)
+        provision.up(doors_of(engine), StackSpec(replicas=2), progress=lambda line: None)
     assert "timed out after 6s waiting for requests through http://127.0.0.1:" in str(err.value)
     assert "to reach every replica; last seen:" in str(err.value)
     assert recorded_run_ids(drill_home) == []

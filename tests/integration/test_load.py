@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import threading
 
-from chaos.engine import Engine
-from chaos.haproxy import RuntimeApi
-from drills.runs import RunRecord
-from telemetry.rules import parse_rule
+from doors.balancer import RuntimeApi
+from doors.engine import DockerEngine
+from drills.rules import parse_rule
+from orchestration.load import LoadSpec, run_load
+from stack.rundir import RunRecord
 from telemetry.windows import Slis
-from traffic.load import LoadSpec, run_load
 
 from .conftest import drill_cli
 
@@ -52,7 +52,7 @@ asyncio.run(main(int(sys.argv[1]), float(sys.argv[2])))
 
 
 def test_overloading_one_replica_fires_the_latency_rule_and_clearing_it_clears(
-    engine: Engine, stack: RunRecord
+    engine: DockerEngine, stack: RunRecord
 ) -> None:
     """36 keep-alive loops from app2 hold app1 at capacity (8) with 28 queued: whatever the balancer
     sends it waits about 90 ms. The rule sees p95 rise through the balancer and fall after."""

@@ -40,7 +40,7 @@ def two_teams(engine: object, tmp_path_factory: pytest.TempPathFactory) -> tuple
         [
             sys.executable,
             "-m",
-            "drills.cli",
+            "cli.main",
             "run",
             str(fast_drill(tmp, [{"fault": "lb.weights-skew"}])),
             "--team",
@@ -56,7 +56,7 @@ def two_teams(engine: object, tmp_path_factory: pytest.TempPathFactory) -> tuple
         [
             sys.executable,
             "-m",
-            "drills.cli",
+            "cli.main",
             "run",
             str(fast_drill(tmp, [{"fault": "lb.drained"}], time_limit_s=10)),
             "--team",

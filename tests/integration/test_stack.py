@@ -6,11 +6,11 @@ import http.client
 import json
 import socket
 
-from chaos.engine import Engine
-from chaos.haproxy import RuntimeApi
-from drills.provision import served_by
-from drills.runs import RunDir, RunRecord
-from drills.waiting import wait_for
+from doors.balancer import RuntimeApi
+from doors.clock import wait_for
+from doors.engine import DockerEngine
+from stack.rundir import RunDir, RunRecord
+from tests.integration.conftest import container, served_by
 
 
 def get(record: RunRecord, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -47,8 +47,8 @@ def test_the_app_serves_catalog_segments_and_metrics(stack: RunRecord) -> None:
     assert b'app_requests_total{replica="' in body and b"app_request_duration_seconds_bucket" in body
 
 
-def test_the_database_is_a_real_dependency(engine: Engine, stack: RunRecord) -> None:
-    db = engine.container(stack.run_id, "db")
+def test_the_database_is_a_real_dependency(engine: DockerEngine, stack: RunRecord) -> None:
+    db = container(engine, stack.run_id, "db")
     db.pause()
     try:
         status, _, body = get(stack, "/api/catalog")
@@ -95,7 +95,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def test_driving_one_replica_past_its_capacity_queues_then_rejects(engine: Engine, stack: RunRecord) -> None:
+def test_driving_one_replica_past_its_capacity_queues_then_rejects(engine: DockerEngine, stack: RunRecord) -> None:
     """From app2 inside the stack's network, 150 concurrent requests straight at app1 (capacity 8 + queue 32)."""
     code, output = engine.exec(stack.run_id, "app2", ["python3", "-c", OVERLOAD, "150"])
     assert code == 0, output
@@ -109,9 +109,9 @@ def test_driving_one_replica_past_its_capacity_queues_then_rejects(engine: Engin
     assert pct(storm_ok, 0.9) > 2.5 * pct(calm, 0.5), (storm_ok, calm)
 
 
-def test_apps_have_no_route_out_of_their_internal_network(engine: Engine, stack: RunRecord) -> None:
+def test_apps_have_no_route_out_of_their_internal_network(engine: DockerEngine, stack: RunRecord) -> None:
     """The balancer's front address answers the host, but an app cannot reach it: nothing leaves `back`."""
-    networks = engine.container(stack.run_id, "lb").attrs["NetworkSettings"]["Networks"]
+    networks = container(engine, stack.run_id, "lb").attrs["NetworkSettings"]["Networks"]
     front_ip = next(net["IPAddress"] for name, net in networks.items() if name.endswith("_front"))
     socket.create_connection((front_ip, 8080), timeout=5).close()  # the target is there
     probe = f"import socket; socket.create_connection(({front_ip!r}, 8080), timeout=2)"
@@ -120,7 +120,7 @@ def test_apps_have_no_route_out_of_their_internal_network(engine: Engine, stack:
     assert "timed out" in output or "unreachable" in output.lower(), output
 
 
-def test_editing_the_runs_balancer_config_and_reloading_takes_effect(engine: Engine, stack: RunRecord) -> None:
+def test_editing_the_runs_balancer_config_and_reloading_takes_effect(engine: DockerEngine, stack: RunRecord) -> None:
     cfg = RunDir(stack.run_id).lb_config_dir / "haproxy.cfg"
     original = cfg.read_text()
     assert "server app3 app3:8080\n" in original

@@ -6,11 +6,11 @@ import importlib.util
 import sys
 from types import ModuleType
 
-from drills.resources import stack_dir
+from stack.resources import images_dir
 
 
 def server() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("drill_app_server", stack_dir() / "app" / "server.py")
+    spec = importlib.util.spec_from_file_location("drill_app_server", images_dir() / "app" / "server.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there

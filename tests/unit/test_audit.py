@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chaos.audit import audit_haproxy, audit_nginx, audit_text
-from drills.cli import app
+from cli.main import app
 
 GOOD = """\
 defaults

@@ -12,7 +12,7 @@ import pytest
 def drill(*args: str, env: dict[str, str] | None = None, home: Path) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "DRILL_HOME": str(home), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "drills.cli", *args], capture_output=True, text=True, env=full_env, timeout=60
+        [sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=full_env, timeout=60
     )
 
 

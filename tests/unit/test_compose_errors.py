@@ -1,4 +1,4 @@
-from chaos.compose import _explain
+from doors.compose import _explain
 from drills.errors import UsageError
 
 

@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from drills import controller
+from chaos.faults import CHECKER
+from doors.fakes import FakeClock
 from drills.definition import Drill, Variant
 from drills.loader import builtin_files, load_file
+from orchestration import controller
+from orchestration.bus import Bus
+from orchestration.subscribers import StoreWriter
 from scoreboard.scoring import score
 from scoreboard.store import Store
 from scoreboard.timeline import milestones, outcome
 from telemetry.rules import AlertEvent
 from telemetry.windows import Slis
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.hooks: list[tuple[float, object]] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def utc(self) -> datetime:
-        return datetime(2026, 11, 24, 14, 30, tzinfo=UTC) + timedelta(seconds=self.t - 1000.0)
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-        for due, action in list(self.hooks):
-            if self.t >= due:
-                self.hooks.remove((due, action))
-                action()  # type: ignore[operator]
 
 
 def slis(p95: float = 30.0, errors: float = 0.0, skew: float = 0.0) -> Slis:
@@ -51,6 +35,7 @@ class FakeWorld:
     torn_down: bool = False
     fired: bool = False
     interrupt_at: list[float] = field(default_factory=list)
+    restart_after: float | None = None  # seconds after the fault at which a responder restarts the balancer
 
     def provision(self) -> dict[str, str]:
         return {"url": "http://127.0.0.1:1"}
@@ -88,7 +73,9 @@ class FakeWorld:
         return "reverted"
 
     def balancer_restarted(self) -> bool:
-        return False
+        if self.restart_after is None or self.injected is None:
+            return False
+        return self.clock.t >= self.injected + self.restart_after
 
     def fault_facts(self) -> dict[str, object]:
         return {"route": "config", "audit": ["haproxy.cfg:36: error [weights-skew] ..."]}
@@ -105,7 +92,7 @@ class FakeWorld:
 
 @pytest.fixture
 def drill() -> Drill:
-    return replace(load_file(builtin_files()["traffic-tango"]), time_limit_s=120.0)
+    return replace(load_file(builtin_files()["traffic-tango"], CHECKER), time_limit_s=120.0)
 
 
 def make_run(drill: Drill, tmp_path: Path, world: FakeWorld | None = None, **kw: object) -> controller.Run:
@@ -114,8 +101,10 @@ def make_run(drill: Drill, tmp_path: Path, world: FakeWorld | None = None, **kw:
     store.begin_run(
         "abc123", drill.name, drill.source, "blue", ["ana"], "2026-Q4", 7, "lb.weights-skew", started=clock.utc()
     )
-    said: list[str] = []
-    return controller.Run(drill, "abc123", "blue", 7, store, world or FakeWorld(clock), clock, said.append, **kw)  # type: ignore[arg-type]
+    bus = Bus()
+    bus.subscribe(StoreWriter(store, "abc123"))
+    plan = controller.RunPlan(drill, "abc123", "blue", 7)
+    return controller.Run(plan, world or FakeWorld(clock), clock, bus, store, **kw)  # type: ignore[arg-type]
 
 
 def responder_at(
@@ -128,18 +117,18 @@ def responder_at(
 
     def act() -> None:
         if world.injected is None:
-            clock.hooks.append((clock.t + 1, act))
+            clock.at(clock.t + 1, act)
             return
         due = world.injected + offset_from_injection
         if clock.t < due:
-            clock.hooks.append((due, act))
+            clock.at(due, act)
             return
         if event:
-            run.store.append(run.run_id, event, "ana", detail, at=clock.utc())
+            run.store.append(run.plan.run_id, event, "ana", detail, at=clock.utc())
         if callable(action):
             action()
 
-    clock.hooks.append((clock.t, act))
+    clock.at(clock.t, act)
 
 
 def test_a_run_that_is_fixed_resolves_with_milestones_in_order(drill: Drill, tmp_path: Path) -> None:
@@ -263,3 +252,38 @@ def test_a_no_to_ctrl_c_before_injection_keeps_the_drawn_moment(drill: Drill, tm
     assert world.injected is not None
     expected = 1000.0 + drill.baseline_s + controller.draw(drill, 7).inject_after_s
     assert world.injected == pytest.approx(expected, abs=controller.TICK_S + 0.01)
+
+
+def test_a_balancer_restart_during_the_response_is_recorded_and_costs_the_bonus(drill: Drill, tmp_path: Path) -> None:
+    """The restart check used to run only while the phase was named "running", but the response
+    phase is "respond": a restart was never recorded and the no-downtime bonus always paid."""
+    world = FakeWorld(FakeClock(), restart_after=8)
+    run = make_run(drill, tmp_path, world)
+    responder_at(run, 12, "", action=lambda: setattr(world, "fixed", True))
+    assert controller.execute(run) == "resolved"
+    events = run.store.events("abc123")
+    restarts = [e for e in events if e.event == "balancer_restarted"]
+    assert len(restarts) == 1, "recorded once, however many beats see it"
+    card = score(events, drill.rubric)
+    assert any("balancer restarted" in line and "+0.0" in line for line in card.lines)
+
+
+def test_the_controller_publishes_one_stream_the_store_and_the_terminal_share(drill: Drill, tmp_path: Path) -> None:
+    from orchestration.subscribers import Narrator
+
+    run = make_run(drill, tmp_path)
+    world = run.world
+    assert isinstance(world, FakeWorld)
+    shown: list[str] = []
+    run.bus.subscribe(Narrator(drill, shown.append, reveal=False))
+    responder_at(run, 6, "acknowledged")
+    responder_at(run, 10, "", action=lambda: setattr(world, "fixed", True))
+    assert controller.execute(run) == "resolved"
+    stored = [e.event for e in run.store.events("abc123")]
+    assert "fault_injected" in stored and "acknowledged" in stored
+    text = "\n".join(shown)
+    assert drill.narration["stack_ready"] in text and drill.narration["resolved"] in text
+    assert "acknowledged by ana" in text
+    assert "lb.weights-skew" not in text and "[reveal]" not in text, "no word of the fault without the reveal"
+    assert "respond" not in text, "the live line says running before and after the fault"
+    assert len(run.store.slis("abc123")) >= 20, "SLIs kept once a second through the same stream"

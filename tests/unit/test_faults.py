@@ -4,9 +4,10 @@ import pytest
 
 from chaos import audit, faults
 from chaos.faults import Scope
-from chaos.haproxy import BalancerState, ServerStat, ServerState, render_config
+from doors.balancer import BalancerState, ServerStat, ServerState
 from drills.errors import UsageError
-from drills.resources import haproxy_template
+from stack.resources import haproxy_template
+from stack.spec import render_config
 
 SCOPE = Scope("abc123", ("app1", "app2", "app3"), ("app1", "app2", "app3", "db", "lb"))
 REFERENCE = render_config(haproxy_template(), 3)

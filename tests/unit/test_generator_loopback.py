@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 import pytest
 
-from traffic.load import LoadSpec, run_load
+from orchestration.load import LoadSpec, run_load
 
 
 class Quick(BaseHTTPRequestHandler):

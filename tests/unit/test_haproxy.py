@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.haproxy import parse_stat_csv
+from doors.balancer import parse_stat_csv
 
 SAMPLE = (Path(__file__).parent / "data" / "show_stat.csv").read_text()
 

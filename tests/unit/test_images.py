@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from drills.errors import UsageError
-from drills.images import build_images, context_digest
+from stack.build import build_images, context_digest
 
 
 def test_digest_follows_the_build_context(tmp_path: Path) -> None:

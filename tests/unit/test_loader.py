@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from chaos.faults import CHECKER
 from drills import loader
 from drills.errors import UsageError
 
@@ -28,7 +29,7 @@ recovery: {error_rate: 2}
 
 def test_every_error_at_once_with_line_and_path() -> None:
     with pytest.raises(loader.DrillFileError) as caught:
-        loader.load(BROKEN, "mine.yaml")
+        loader.load(BROKEN, "mine.yaml", CHECKER)
     errors = caught.value.errors
     expected = [
         "mine.yaml:3: stack.replicas: must be between 1 and 12",
@@ -47,13 +48,13 @@ def test_every_error_at_once_with_line_and_path() -> None:
 
 def test_not_yaml_and_empty() -> None:
     with pytest.raises(loader.DrillFileError, match=r"x.yaml:2: not valid YAML"):
-        loader.load("name: a\n  b: [\n", "x.yaml")
+        loader.load("name: a\n  b: [\n", "x.yaml", CHECKER)
     with pytest.raises(loader.DrillFileError, match="the file is empty"):
-        loader.load("", "x.yaml")
+        loader.load("", "x.yaml", CHECKER)
 
 
 def test_the_builtin_drill_is_valid_and_complete() -> None:
-    drill = loader.load_file(loader.builtin_files()["traffic-tango"])
+    drill = loader.load_file(loader.builtin_files()["traffic-tango"], CHECKER)
     assert len(drill.variants) >= 6 and drill.hints and drill.reference and drill.narration
     assert {"database", "ddos", "cdn"} <= set(drill.red_herrings)
 
@@ -62,7 +63,7 @@ def test_find_by_name_in_drills_dir_then_builtin(tmp_path: Path) -> None:
     own = tmp_path / "mine.yaml"
     own.write_text("name: mine\nfaults:\n  - fault: lb.drained\n")
     assert loader.find("mine", tmp_path) == own
-    assert loader.load_file(own).variants[0].fault == "lb.drained"
+    assert loader.load_file(own, CHECKER).variants[0].fault == "lb.drained"
     assert loader.find("traffic-tango", tmp_path).name == "traffic-tango.yaml"
     with pytest.raises(UsageError, match="known: mine, traffic-tango"):
         loader.find("salsa", tmp_path)

@@ -1,6 +1,7 @@
 import pytest
 
-from telemetry.rules import Alerting, RuleError, default_rules, parse_rule
+from drills.rules import RuleError, default_rules, parse_rule
+from telemetry.rules import Alerting
 from telemetry.windows import Slis
 
 

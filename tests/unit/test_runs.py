@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from drills.errors import UsageError
-from drills.runs import Endpoints, RunDir, RunRecord, check_run_id, new_run_id, recorded_run_ids
+from stack.rundir import Endpoints, RunDir, RunRecord, check_run_id, new_run_id, recorded_run_ids
 
 
 def test_new_run_ids_are_valid_and_distinct() -> None:

@@ -6,13 +6,16 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import playbooks
+from chaos.faults import CHECKER
 from drills.loader import builtin_files, load_file
 from scoreboard import leaderboard, postmortem, report
 from scoreboard.scoring import score
 from scoreboard.store import RunRow, Store
 from scoreboard.timeline import line
 
-DRILL = load_file(builtin_files()["traffic-tango"])
+DRILL = load_file(builtin_files()["traffic-tango"], CHECKER)
+MEASURES = playbooks.measures(DRILL.playbook, DRILL.source)
 
 
 def row(run_id: str, team: str, points: float, resolve: float | None, gameday: str = "2026-Q4") -> RunRow:
@@ -117,7 +120,7 @@ def stored_run(tmp_path: Path) -> tuple[Store, RunRow]:
 def test_postmortem_has_the_reference_sections_and_every_event_once(tmp_path: Path) -> None:
     store, run = stored_run(tmp_path)
     events = store.events("abc123")
-    text = postmortem.draft(run, DRILL, events, score(events, DRILL.rubric))
+    text = postmortem.draft(run, DRILL, events, score(events, DRILL.rubric), MEASURES)
     for heading in (
         "## Issue Summary:",
         "## Timeline:",

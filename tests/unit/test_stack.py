@@ -3,10 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.haproxy import render_config
 from drills.errors import UsageError
-from drills.resources import compose_file, haproxy_template, stack_dir
-from drills.stack import StackSpec, render_compose, stack_env
+from stack.resources import compose_file, haproxy_template, images_dir
+from stack.spec import StackSpec, render_compose, render_config, stack_env
 
 
 @pytest.fixture()
@@ -67,7 +66,7 @@ def test_bad_spec_says_what_would_be_right(kwargs: dict, needle: str) -> None:
 
 def test_shipped_default_balancer_config_is_the_rendered_one() -> None:
     """docker-compose.yml run by hand mounts stack/lb/default; it must not drift from the template."""
-    shipped = (stack_dir() / "lb" / "default" / "haproxy.cfg").read_text()
+    shipped = (images_dir() / "lb" / "default" / "haproxy.cfg").read_text()
     assert shipped == render_config(haproxy_template(), 3)
 
 

@@ -1,7 +1,7 @@
 import pytest
 
+from doors.clock import wait_for
 from drills.errors import DrillError, StackTimeout
-from drills.waiting import wait_for
 
 
 def test_returns_what_was_seen_once_the_condition_holds() -> None:

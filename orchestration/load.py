@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chaos.haproxy import RuntimeApi
+from doors.balancer import BalancerApi
 from drills.errors import Interrupted, UsageError
-from drills.runs import RunDir, check_run_id
+from drills.rules import AlertRule, default_rules
+from stack.handle import RunStack
 from telemetry.exporter import MetricsServer
 from telemetry.monitor import BalancerView, Monitor
-from telemetry.rules import AlertEvent, Alerting, AlertRule, default_rules
+from telemetry.rules import AlertEvent, Alerting
 from telemetry.sinks import Sink, TerminalSink, WebhookSink
 from telemetry.windows import Slis, Window, expected_from_weights
 from traffic.generator import Generator, Target, check_reachable
@@ -90,7 +91,7 @@ def run_load(
     *,
     rules: list[AlertRule] | None = None,
     sinks: list[Sink] | None = None,
-    balancer: RuntimeApi | None = None,
+    balancer: BalancerApi | None = None,
     metrics_port: int | None = None,
     on_tick: Callable[[Slis], None] | None = None,
     on_sample: Callable[[Sample], None] | None = None,
@@ -170,16 +171,9 @@ def format_result(result: LoadResult) -> str:
     return "\n".join(lines)
 
 
-def _target_of_run(run_id: str) -> tuple[str, RuntimeApi]:
-    record = RunDir(check_run_id(run_id)).load()
-    if record is None or record.endpoints is None:
-        raise UsageError(f"--run {run_id}: no such run is up on this machine (see `drill status`)")
-    return record.endpoints.url, RuntimeApi("127.0.0.1", record.endpoints.api_port)
-
-
 def load_command(
     url: str | None,
-    run_id: str | None,
+    stack: RunStack | None,
     rps: float,
     duration_s: float,
     users: int,
@@ -191,12 +185,11 @@ def load_command(
     progress: Callable[[str], None],
 ) -> LoadResult:
     """`drill load`: resolve the target, wire the sinks, run, and close what was opened."""
-    if (url is None) == (run_id is None):
-        raise UsageError("give --url URL or --run RUN_ID (one of them)")
     balancer = None
-    if run_id is not None:
-        url, balancer = _target_of_run(run_id)
-    assert url is not None
+    if stack is not None:
+        url, balancer = stack.endpoints.url, stack.balancer
+    if url is None:
+        raise UsageError("give --url URL or --run RUN_ID (one of them)")
     spec = LoadSpec(url, rps, duration_s, users, model, path, slo_ms)
     hook = WebhookSink(webhook) if webhook else None
     sinks: list[Sink] = [TerminalSink(progress), *([hook] if hook else [])]

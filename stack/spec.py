@@ -23,7 +23,7 @@ IMAGES = {"lb": "drill/lb:latest", "app": "drill/app:latest", "db": "drill/db:la
 
 @dataclass(frozen=True)
 class AppSettings:
-    """Each replica's finite capacity (see stack/app/server.py)."""
+    """Each replica's finite capacity (see stack/images/app/server.py)."""
 
     capacity: int = 8
     service_ms: float = 20.0
@@ -97,3 +97,11 @@ def stack_env(
         "DRILL_APP_QUEUE": str(spec.app.queue),
         "DRILL_APP_SEGMENT_BYTES": str(spec.app.segment_bytes),
     }
+
+
+def render_config(template: str, replicas: int, backend_port: int = 8080) -> str:
+    """The balancer config for `replicas` app servers named app1..appN."""
+    if replicas < 1:
+        raise ValueError("a stack needs at least one replica")
+    servers = "\n".join(f"    server app{i} app{i}:{backend_port}" for i in range(1, replicas + 1))
+    return template.replace("{servers}", servers)

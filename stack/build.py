@@ -16,10 +16,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from chaos.engine import Engine
+from doors.runtime import ImageBuilder
 from drills.errors import DrillError, UsageError
-from drills.resources import stack_dir
-from drills.stack import IMAGES
+from stack.resources import images_dir
+from stack.spec import IMAGES
 
 OFFICIAL_BASES = {"lb": "haproxy:2.8", "app": "python:3.12-slim", "db": "redis:7"}
 LOCAL_BASE = "drill/base:bookworm"
@@ -50,10 +50,10 @@ def check_mode(mode: str) -> None:
         raise UsageError(f"--base must be one of {', '.join(MODES)}, got {mode!r}")
 
 
-def build_images(engine: Engine, mode: str, progress: Progress, force: bool = False) -> dict[str, str]:
+def build_images(engine: ImageBuilder, mode: str, progress: Progress, force: bool = False) -> dict[str, str]:
     """Make sure drill/lb, drill/app and drill/db exist and match the shipped contexts."""
     check_mode(mode)
-    digests = {name: context_digest(stack_dir() / name) for name in IMAGES}
+    digests = {name: context_digest(images_dir() / name) for name in IMAGES}
     stale = [name for name in IMAGES if force or not _current(engine, name, digests[name], mode)]
     for name in IMAGES:
         if name not in stale:
@@ -65,7 +65,7 @@ def build_images(engine: Engine, mode: str, progress: Progress, force: bool = Fa
     return dict(IMAGES)
 
 
-def _current(engine: Engine, name: str, digest: str, mode: str) -> bool:
+def _current(engine: ImageBuilder, name: str, digest: str, mode: str) -> bool:
     labels = engine.image_labels(IMAGES[name])
     if labels is None or labels.get(DIGEST_LABEL) != digest:
         return False
@@ -73,7 +73,7 @@ def _current(engine: Engine, name: str, digest: str, mode: str) -> bool:
     return mode == "auto" or (base == LOCAL_BASE) == (mode == "local")
 
 
-def _bases(engine: Engine, mode: str, progress: Progress) -> dict[str, str]:
+def _bases(engine: ImageBuilder, mode: str, progress: Progress) -> dict[str, str]:
     if mode in ("auto", "official"):
         progress("trying the registry for official base images ...")
         if all(engine.pull(ref) for ref in OFFICIAL_BASES.values()):
@@ -85,17 +85,17 @@ def _bases(engine: Engine, mode: str, progress: Progress) -> dict[str, str]:
     return {name: LOCAL_BASE for name in IMAGES}
 
 
-def _build_one(engine: Engine, name: str, base: str, digest: str, progress: Progress) -> None:
+def _build_one(engine: ImageBuilder, name: str, base: str, digest: str, progress: Progress) -> None:
     tag = IMAGES[name]
     progress(f"{tag}: building FROM {base}")
     labels = {DIGEST_LABEL: digest, BASE_LABEL: base, "drill.image": "true"}
-    for line in engine.build(str(stack_dir() / name), tag, {"BASE_IMAGE": base}, labels):
+    for line in engine.build(str(images_dir() / name), tag, {"BASE_IMAGE": base}, labels):
         if line.startswith("Step "):
             progress(f"  {line}")
     progress(f"{tag}: built")
 
 
-def ensure_local_base(engine: Engine, progress: Progress) -> None:
+def ensure_local_base(engine: ImageBuilder, progress: Progress) -> None:
     """debootstrap a minimal bookworm with the stack's packages and import it as drill/base."""
     if engine.image_labels(LOCAL_BASE) is not None:
         progress(f"{LOCAL_BASE}: exists, reused")
@@ -107,7 +107,7 @@ def ensure_local_base(engine: Engine, progress: Progress) -> None:
         )
     packages = [
         line.strip()
-        for line in (stack_dir() / "base" / "packages.txt").read_text().splitlines()
+        for line in (images_dir() / "base" / "packages.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     mirror = os.environ.get("DRILL_DEBIAN_MIRROR", "http://deb.debian.org/debian")

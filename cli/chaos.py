@@ -9,14 +9,20 @@ import typer
 
 from chaos import audit as audit_rules
 from chaos import faults, inject
-from chaos.engine import Engine
+from chaos.target import Target
+from cli.common import doors
 from drills.errors import Interrupted, UsageError
-from drills.runs import check_run_id
+from stack.handle import open_stack
+from stack.rundir import check_run_id
 
 chaos_app = typer.Typer(help="Inject and revert faults on a running stack (for facilitators).", no_args_is_help=True)
 
 RUN = typer.Option(..., "--run", help="The run whose stack to act on (`drill status` lists them).")
 PARAM = typer.Option(None, "--param", "-p", help="key=value, repeatable (e.g. server=app2, route=runtime).")
+
+
+def _target(run_id: str) -> Target:
+    return Target(open_stack(doors(), run_id))
 
 
 def _checked(fault: str, run_id: str, param: list[str] | None) -> dict[str, str]:
@@ -43,7 +49,7 @@ def plan(
 ) -> None:
     """Print exactly what injecting FAULT would change, and change nothing."""
     params = _checked(fault, run_id, param)
-    target = inject.Target(Engine.connect(), run_id)
+    target = _target(run_id)
     typer.echo(inject.describe(target, inject.plan(target, fault, params)))
 
 
@@ -55,7 +61,7 @@ def inject_fault(
 ) -> None:
     """Apply FAULT and wait until the running stack shows it; it stays until `drill chaos revert`."""
     params = _checked(fault, run_id, param)
-    target = inject.Target(Engine.connect(), run_id)
+    target = _target(run_id)
     chosen = inject.plan(target, fault, params)
     typer.echo(inject.describe(target, chosen))
     try:
@@ -69,13 +75,13 @@ def inject_fault(
 @chaos_app.command("revert", epilog="Example: drill chaos revert --run 3fa2c1")
 def revert(run_id: str = RUN) -> None:
     """Restore the config file and the balancer's runtime state exactly as before the fault."""
-    typer.echo(inject.revert(inject.Target(Engine.connect(), check_run_id(run_id))))
+    typer.echo(inject.revert(_target(check_run_id(run_id))))
 
 
 @chaos_app.command("check", epilog="Example: drill chaos check --run 3fa2c1")
 def check(run_id: str = RUN) -> None:
     """Is the applied fault still in effect, judged from the running stack? Exit 1 if it is."""
-    effect, seen = inject.in_effect(inject.Target(Engine.connect(), check_run_id(run_id)))
+    effect, seen = inject.in_effect(_target(check_run_id(run_id)))
     typer.echo(f"{'in effect' if effect else 'not in effect'}: {seen}")
     raise typer.Exit(1 if effect else 0)
 
@@ -109,3 +115,8 @@ def audit(
             else f"clean: no findings in {', '.join(str(p) for p in paths)}"
         )
     raise typer.Exit(1 if audit_rules.at_or_above(findings, fail_on) else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(chaos_app, name="chaos")
+    app.command(epilog="Example: drill audit /etc/haproxy/haproxy.cfg --fail-on error")(audit)

@@ -1,7 +1,9 @@
-"""The balancer: its config (rendered per run) and its runtime API (the one door to it).
+"""The balancer's runtime API: the one door to a running HAProxy.
 
 The runtime API is HAProxy's stats socket, published on 127.0.0.1 at admin level; one
 TCP connection per command, as `socat` would do. Parsing is pure and unit-tested.
+`BalancerApi` is the Protocol the layers above use; doors.fakes.FakeBalancer stands in for
+the real one in unit tests. One client per run (stack.handle builds it).
 """
 
 from __future__ import annotations
@@ -10,18 +12,11 @@ import csv
 import io
 import socket
 from dataclasses import dataclass
+from typing import Protocol
 
 from drills.errors import DrillError
 
 BACKEND = "app"
-
-
-def render_config(template: str, replicas: int, backend_port: int = 8080) -> str:
-    """The balancer config for `replicas` app servers named app1..appN."""
-    if replicas < 1:
-        raise ValueError("a stack needs at least one replica")
-    servers = "\n".join(f"    server app{i} app{i}:{backend_port}" for i in range(1, replicas + 1))
-    return template.replace("{servers}", servers)
 
 
 @dataclass(frozen=True)
@@ -165,6 +160,16 @@ class BalancerState:
 
     def state(self, name: str) -> ServerState | None:
         return next((s for s in self.servers if s.name == name), None)
+
+
+class BalancerApi(Protocol):
+    """What drill reads from and sends to a running balancer."""
+
+    def command(self, line: str) -> str: ...
+    def servers(self, backend: str = BACKEND) -> list[ServerStat]: ...
+    def state(self, backend: str = BACKEND) -> BalancerState: ...
+    def worker_pid(self) -> int: ...
+    def run(self, line: str) -> None: ...
 
 
 class RuntimeApi:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import typer
 
+import playbooks
+from cli.common import DB, store
 from drills.errors import UsageError
-from drills.runs import check_run_id
-from drills.session import stored
+from orchestration.session import stored
 from scoreboard import leaderboard, postmortem, render, report
-from scoreboard.store import Store
+from stack.rundir import check_run_id
 
-DB = typer.Option(None, "--db", help="Timeline database (default: $DRILL_DB or <DRILL_HOME>/drill.db).")
 OUT = typer.Option(None, "-o", "--output", help="Write to this file instead of printing.")
 
 
@@ -52,7 +52,7 @@ def scores(
     db: Path = DB,
 ) -> None:
     """The leaderboard: best run per team, with medians; or a team's trend across game days."""
-    rows = leaderboard.select(Store(db).runs(), drill, None if trend else team, gameday)
+    rows = leaderboard.select(store(db).runs(), drill, None if trend else team, gameday)
     if trend:
         if not team:
             raise UsageError("--trend needs --team TEAM")
@@ -75,14 +75,14 @@ def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: P
             "outcome": r.outcome or "running",
             "points": (r.scores or {}).get("points"),
         }
-        for r in Store(db).runs()
+        for r in store(db).runs()
     ]
     typer.echo(_table(table, as_json, False))
 
 
 def show_run(run_id: str = typer.Argument(..., help="A run id (`drill runs`)."), db: Path = DB) -> None:
     """One run: timeline, scorecard (re-scored from the timeline) and comparison."""
-    row, drill, events, card = stored(Store(db), check_run_id(run_id))
+    row, drill, events, card = stored(store(db), check_run_id(run_id))
     typer.echo(render.text(row, drill, events, card, row.outcome or "running"))
 
 
@@ -99,15 +99,16 @@ def _write(text: str, output: Path | None, what: str) -> None:
 
 def postmortem_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB) -> None:
     """Draft the postmortem (Markdown, the reference's sections) from the run's facts."""
-    row, drill, events, card = stored(Store(db), check_run_id(run_id))
-    _write(postmortem.draft(row, drill, events, card), output, "postmortem")
+    row, drill, events, card = stored(store(db), check_run_id(run_id))
+    measures = playbooks.measures(drill.playbook, drill.source)
+    _write(postmortem.draft(row, drill, events, card, measures), output, "postmortem")
 
 
 def report_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB) -> None:
     """Write the run's report: one self-contained HTML file with charts, scorecard and timeline."""
-    store = Store(db)
-    row, drill, events, card = stored(store, check_run_id(run_id))
-    _write(report.page(row, drill, events, card, store.slis(run_id)), output, "report")
+    timeline = store(db)
+    row, drill, events, card = stored(timeline, check_run_id(run_id))
+    _write(report.page(row, drill, events, card, timeline.slis(run_id)), output, "report")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,25 +7,20 @@ stack is torn down before the error surfaces: nothing half-done is left running.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import socket
-import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 import yaml
 
-from chaos import inject
-from chaos.compose import Compose
-from chaos.engine import Engine, Reaped
-from chaos.haproxy import RuntimeApi, render_config
+from doors.balancer import BalancerApi
+from doors.clock import wait_for
+from doors.kit import Doors
+from doors.runtime import Reaped
 from drills.errors import DrillError, Interrupted, UsageError
-from drills.resources import compose_file, haproxy_template
-from drills.runs import Endpoints, RunDir, RunRecord, new_run_id, project_name, recorded_run_ids
-from drills.stack import IMAGES, StackSpec, render_compose, stack_env
-from drills.waiting import wait_for
+from stack.resources import compose_file, haproxy_template
+from stack.rundir import Endpoints, RunDir, RunRecord, new_run_id, project_name, recorded_run_ids
+from stack.spec import IMAGES, StackSpec, render_compose, render_config, stack_env
 
 Progress = Callable[[str], None]
 READY_DEADLINE_S = 90.0
@@ -35,21 +30,20 @@ READY_DEADLINE_S = 90.0
 class Provisioning:
     """What the steps of `up` share."""
 
-    engine: Engine
+    doors: Doors
     spec: StackSpec
     run: RunDir
     record: RunRecord
     progress: Progress
     seen: dict[str, str] = field(default_factory=dict)
+    balancer: BalancerApi | None = None  # once the runtime API's port is known
 
-    @property
-    def api(self) -> RuntimeApi:
-        assert self.record.endpoints is not None
-        return RuntimeApi("127.0.0.1", self.record.endpoints.api_port)
+    def wait(self, what: str, probe: Callable[[], tuple[bool, str]]) -> str:
+        return wait_for(what, probe, READY_DEADLINE_S, clock=self.doors.clock)
 
 
 def _check_images(p: Provisioning) -> None:
-    missing = [tag for tag in IMAGES.values() if p.engine.image_labels(tag) is None]
+    missing = [tag for tag in IMAGES.values() if p.doors.runtime.image_labels(tag) is None]
     if missing:
         raise DrillError(f"image(s) {', '.join(missing)} not built yet: run `drill images build` (or `make setup`)")
 
@@ -93,35 +87,38 @@ def _pick_ports(web: int | None) -> tuple[int, int, int]:
 
 
 def _compose_up(p: Provisioning) -> None:
-    Compose.detect().up(project_name(p.run.run_id), p.run.compose_file)
+    p.doors.runtime.compose_up(project_name(p.run.run_id), p.run.compose_file)
 
 
 def _containers_running(p: Provisioning) -> None:
     expected = set(p.spec.services)
 
     def probe() -> tuple[bool, str]:
-        found = {c.service: c for c in p.engine.containers(p.run.run_id)}
+        found = {c.service: c for c in p.doors.runtime.containers(p.run.run_id)}
         states = {name: (found[name].status if name in found else "missing") for name in sorted(expected)}
         return all(s == "running" for s in states.values()), ", ".join(f"{k}={v}" for k, v in states.items())
 
-    wait_for(f"containers {', '.join(sorted(expected))} running", probe, READY_DEADLINE_S)
-    lb = next(c for c in p.engine.containers(p.run.run_id) if c.service == "lb")
-    try:
-        endpoints = Endpoints(lb.ports["8080/tcp"], lb.ports["8404/tcp"], lb.ports["9999/tcp"])
-    except KeyError as exc:
-        raise DrillError(f"lb container publishes no 127.0.0.1 port for {exc}; saw {lb.ports}") from None
-    p.record = replace(p.record, endpoints=endpoints)
+    p.wait(f"containers {', '.join(sorted(expected))} running", probe)
+    lb = p.doors.runtime.inspect(p.run.run_id, "lb")
+    web, stats, api = (lb.port(private) for private in ("8080/tcp", "8404/tcp", "9999/tcp"))
+    if web is None or stats is None or api is None:
+        raise DrillError(f"lb container publishes no 127.0.0.1 port for 8080, 8404 and 9999; saw {lb.ports}")
+    p.record = replace(p.record, endpoints=Endpoints(web, stats, api))
     p.run.save(p.record)
+    p.balancer = p.doors.balancer("127.0.0.1", api)
 
 
 def _balancer_sees_replicas_up(p: Provisioning) -> None:
+    assert p.balancer is not None
+    balancer = p.balancer
+
     def probe() -> tuple[bool, str]:
-        servers = p.api.servers()
+        servers = balancer.servers()
         states = {s.name: s.status for s in servers}
         ok = sorted(states) == sorted(p.spec.replica_names) and all(s.up for s in servers)
         return ok, ", ".join(f"{k}={v}" for k, v in sorted(states.items())) or "no servers in backend app"
 
-    wait_for("HAProxy to mark every replica UP", probe, READY_DEADLINE_S)
+    p.wait("HAProxy to mark every replica UP", probe)
 
 
 def _traffic_reaches_replicas(p: Provisioning) -> None:
@@ -129,11 +126,11 @@ def _traffic_reaches_replicas(p: Provisioning) -> None:
     url = p.record.endpoints.url
 
     def probe() -> tuple[bool, str]:
-        served = served_by(url, 4 * p.spec.replicas)
+        served = p.doors.http.served_by(url, 4 * p.spec.replicas)
         ok = set(p.spec.replica_names) <= set(served)
         return ok, "served by " + (", ".join(f"{k}: {v}" for k, v in sorted(served.items())) or "nobody")
 
-    p.seen["traffic"] = wait_for(f"requests through {url} to reach every replica", probe, READY_DEADLINE_S)
+    p.seen["traffic"] = p.wait(f"requests through {url} to reach every replica", probe)
 
 
 UP_STEPS: list[tuple[str, Callable[[Provisioning], None]]] = [
@@ -147,81 +144,46 @@ UP_STEPS: list[tuple[str, Callable[[Provisioning], None]]] = [
 ]
 
 
-def served_by(url: str, requests: int, path: str = "/api/catalog") -> Counter[str]:
-    """Send up to `requests` GETs over one keep-alive connection; count 200s by X-Served-By.
-
-    A readiness probe: it stops at the first answer that is not 200, so one probe of a
-    sick stack costs one slow request, not `requests` of them."""
-    host, _, port = url.removeprefix("http://").partition(":")
-    conn = http.client.HTTPConnection(host, int(port or 80), timeout=5)
-    counts: Counter[str] = Counter()
-    try:
-        for _ in range(requests):
-            conn.request("GET", path)
-            response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                break
-            counts[response.getheader("X-Served-By", "?")] += 1
-    finally:
-        conn.close()
-    return counts
-
-
-def up(engine: Engine, spec: StackSpec, progress: Progress, run_id: str | None = None) -> RunRecord:
+def up(doors: Doors, spec: StackSpec, progress: Progress, run_id: str | None = None) -> RunRecord:
     """Start a stack under its own compose project and wait until it serves through the balancer."""
     run_id = run_id or new_run_id()
-    created = datetime.now(UTC).isoformat(timespec="seconds")
-    p = Provisioning(engine, spec, RunDir(run_id), RunRecord(run_id, created, spec.replicas), progress)
-    started = time.monotonic()
+    created = doors.clock.utc().isoformat(timespec="seconds")
+    p = Provisioning(doors, spec, RunDir(run_id), RunRecord(run_id, created, spec.replicas), progress)
+    started = doors.clock.now()
     try:
         for title, step in UP_STEPS:
             step(p)
-            progress(f"  ok  {title} ({time.monotonic() - started:.1f}s)")
+            progress(f"  ok  {title} ({doors.clock.now() - started:.1f}s)")
     except KeyboardInterrupt:
-        _abandon(engine, p)
+        _abandon(doors, p)
         raise Interrupted(f"interrupted: run {run_id} was torn down") from None
     except BaseException:
-        _abandon(engine, p)
+        _abandon(doors, p)
         raise
     p.record = replace(p.record, state="up", extra={"traffic": p.seen.get("traffic", "")})
     p.run.save(p.record)
     return p.record
 
 
-def _abandon(engine: Engine, p: Provisioning) -> None:
+def _abandon(doors: Doors, p: Provisioning) -> None:
     if p.run.exists():
-        down(engine, p.run.run_id)
+        down(doors, p.run.run_id)
 
 
-def down(engine: Engine, run_id: str, progress: Progress | None = None) -> Reaped:
-    """Remove the run's stack: revert an applied fault (its saved state says so, even after the
-    controller was killed), compose down if the run's directory survives, then reap by label."""
+def down(doors: Doors, run_id: str) -> Reaped:
+    """Remove the run's stack: compose down if the run's directory survives, then reap by label.
+    (An applied fault is reverted first by the layer that knows faults: orchestration.teardown.)"""
     run = RunDir(run_id)
-    message = _revert_fault(engine, run)
-    if message and progress:
-        progress(message)
     if run.compose_file.is_file():
         with contextlib.suppress(DrillError):  # the label sweep below is the backstop
-            Compose.detect().down(project_name(run_id), run.compose_file)
-    reaped = engine.reap(run_id)
+            doors.runtime.compose_down(project_name(run_id), run.compose_file)
+    reaped = doors.runtime.reap(run_id)
     run.remove()
     return reaped
 
 
-def _revert_fault(engine: Engine, run: RunDir) -> str | None:
-    if not (run.path / "fault" / "fault.json").is_file():
-        return None
-    if not any(c.running for c in engine.containers(run.run_id)):
-        return f"run {run.run_id} had a fault applied; its stack is no longer running, so removing it is the revert"
-    try:
-        return inject.revert(inject.Target(engine, run.run_id))
-    except DrillError as exc:  # the stack goes anyway; say so loudly
-        return f"warning: {exc}"
-
-
-def known_run_ids(engine: Engine) -> list[str]:
-    return sorted(set(recorded_run_ids()) | engine.run_ids())
+def known_run_ids(doors: Doors) -> list[str]:
+    return sorted(set(recorded_run_ids()) | doors.runtime.run_ids())
 
 
 @dataclass(frozen=True)
@@ -230,6 +192,10 @@ class RunStatus:
     running: int
     containers: int
     record: RunRecord | None
+
+    def as_dict(self) -> dict[str, object]:
+        found = self.record.summary() if self.record else {"run_id": self.run_id}
+        return {**found, "state": self.state, "running": self.running, "containers": self.containers}
 
     @property
     def state(self) -> str:
@@ -244,10 +210,10 @@ class RunStatus:
         )
 
 
-def status(engine: Engine, run_id: str | None = None) -> list[RunStatus]:
-    ids = [run_id] if run_id else known_run_ids(engine)
+def status(doors: Doors, run_id: str | None = None) -> list[RunStatus]:
+    ids = [run_id] if run_id else known_run_ids(doors)
     out = []
     for rid in ids:
-        containers = engine.containers(rid)
+        containers = doors.runtime.containers(rid)
         out.append(RunStatus(rid, sum(c.running for c in containers), len(containers), RunDir(rid).load()))
     return out

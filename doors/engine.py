@@ -1,7 +1,8 @@
-"""The one door to the Docker engine (Docker SDK). One client per process.
+"""The real container runtime: the Docker engine through the Docker SDK (one client per
+process), and compose through its CLI (doors.compose) for `up` and `down`.
 
-Everything drill creates carries the labels drill.managed=true and drill.run=<id>, so
-it can be found and reaped by label, as testcontainers does, even after a crash.
+It implements doors.runtime.ContainerRuntime and hands out plain values only: callers never
+hold an SDK object, so they can run against doors.fakes.FakeRuntime in unit tests.
 """
 
 from __future__ import annotations
@@ -9,66 +10,47 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 from docker.models.containers import Container
 
+from doors.compose import Compose
+from doors.runtime import LABEL_MANAGED, LABEL_RUN, SERVICE_LABEL, ContainerInfo, Reaped
 from drills.errors import DrillError, EngineUnavailable
-
-LABEL_MANAGED = "drill.managed"
-LABEL_RUN = "drill.run"
-SERVICE_LABEL = "com.docker.compose.service"
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    name: str
-    service: str
-    run_id: str
-    status: str
-    health: str | None
-    ports: dict[str, int]
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-
-@dataclass(frozen=True)
-class Reaped:
-    containers: int
-    networks: int
-    volumes: int
 
 
 def _info(container: Container) -> ContainerInfo:
     attrs = container.attrs
     labels = attrs.get("Config", {}).get("Labels") or {}
     state = attrs.get("State", {})
-    ports: dict[str, int] = {}
+    ports: list[tuple[str, int]] = []
     for private, bindings in (attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
         for binding in bindings or []:
             if binding.get("HostIp") in ("127.0.0.1", "") and binding.get("HostPort"):
-                ports[private] = int(binding["HostPort"])
+                ports.append((private, int(binding["HostPort"])))
     return ContainerInfo(
         name=container.name or "",
         service=labels.get(SERVICE_LABEL, ""),
         run_id=labels.get(LABEL_RUN, ""),
         status=state.get("Status", "unknown"),
         health=(state.get("Health") or {}).get("Status"),
-        ports=ports,
+        ports=tuple(ports),
+        started_at=str(state.get("StartedAt") or ""),
+        cpu_quota=int((attrs.get("HostConfig") or {}).get("CpuQuota") or 0),
     )
 
 
-class Engine:
+class DockerEngine:
+    """doors.runtime.ContainerRuntime and ImageBuilder on a Docker engine."""
+
     def __init__(self, client: docker.DockerClient) -> None:
         self.client = client
 
     @classmethod
-    def connect(cls) -> Engine:
+    def connect(cls) -> DockerEngine:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         try:
             client = docker.from_env(timeout=120)
@@ -87,7 +69,7 @@ class Engine:
         found = self.client.containers.list(all=True, filters={"label": self._labels(run_id)})
         return sorted((_info(c) for c in found), key=lambda c: c.name)
 
-    def container(self, run_id: str, service: str) -> Container:
+    def _container(self, run_id: str, service: str) -> Container:
         found = self.client.containers.list(
             all=True, filters={"label": [f"{LABEL_RUN}={run_id}", f"{SERVICE_LABEL}={service}"]}
         )
@@ -95,17 +77,50 @@ class Engine:
             raise DrillError(f"run {run_id} has no {service!r} container; is it up? (`drill status`)")
         return found[0]
 
+    def inspect(self, run_id: str, service: str) -> ContainerInfo:
+        with _sdk(f"inspect {service} of run {run_id}"):
+            return _info(self._container(run_id, service))
+
     def exec(self, run_id: str, service: str, argv: list[str]) -> tuple[int, str]:
-        result = self.container(run_id, service).exec_run(argv, demux=False)
+        with _sdk(f"exec in {service} of run {run_id}"):
+            result = self._container(run_id, service).exec_run(argv, demux=False)
         return result.exit_code, (result.output or b"").decode(errors="replace")
 
     def signal(self, run_id: str, service: str, signal: str) -> None:
-        self.container(run_id, service).kill(signal=signal)
+        with _sdk(f"signal {signal} to {service} of run {run_id}"):
+            self._container(run_id, service).kill(signal=signal)
+
+    def start(self, run_id: str, service: str) -> None:
+        with _sdk(f"start {service} of run {run_id}"):
+            self._container(run_id, service).start()
+
+    def pause(self, run_id: str, service: str) -> None:
+        with _sdk(f"pause {service} of run {run_id}"):
+            self._container(run_id, service).pause()
+
+    def unpause(self, run_id: str, service: str) -> None:
+        with _sdk(f"unpause {service} of run {run_id}"):
+            self._container(run_id, service).unpause()
+
+    def kill(self, run_id: str, service: str) -> None:
+        with _sdk(f"kill {service} of run {run_id}"):
+            self._container(run_id, service).kill()
+
+    def set_cpu_quota(self, run_id: str, service: str, period_us: int, quota_us: int) -> None:
+        """quota_us -1 lifts the quota."""
+        with _sdk(f"CPU quota of {service} of run {run_id}"):
+            self._container(run_id, service).update(cpu_period=period_us, cpu_quota=quota_us)
+
+    def compose_up(self, project: str, compose_file: Path) -> None:
+        Compose.detect().up(project, compose_file)
+
+    def compose_down(self, project: str, compose_file: Path) -> None:
+        Compose.detect().down(project, compose_file)
 
     def run_in_netns(self, run_id: str, service: str, image: str, argv: list[str]) -> tuple[int, str]:
         """Run argv in a throwaway container sharing the service's network namespace, with
         NET_ADMIN (for tc), labelled with the run and removed before returning."""
-        target = self.container(run_id, service)
+        target = self._container(run_id, service)
         helper = self.client.containers.run(
             image,
             argv,
@@ -188,6 +203,15 @@ class Engine:
         )
         if self.image_labels(tag) is None:  # the daemon's answer is free text; the image is the proof
             raise DrillError(f"docker import of {tag} failed: {str(result).strip()[:200]}")
+
+
+@contextlib.contextmanager
+def _sdk(what: str) -> Iterator[None]:
+    """SDK errors become DrillError at the door, so callers above never see docker's types."""
+    try:
+        yield
+    except docker.errors.DockerException as exc:
+        raise DrillError(f"{what}: {_first_line(exc)}") from None
 
 
 def _ignore_missing(action: Any) -> None:

@@ -3,34 +3,28 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from chaos.engine import Engine
-from drills import controller, loader
+from chaos.faults import CHECKER
+from doors.clock import quarter
+from doors.kit import Doors
+from drills import loader
 from drills.definition import Drill
 from drills.errors import DrillError, UsageError
-from drills.runs import new_run_id
-from drills.world import RealWorld
+from orchestration import controller
+from orchestration.bus import Bus, Happened, Message
+from orchestration.subscribers import Narrator, StoreWriter
+from orchestration.world import RealWorld
 from playbooks.autopilot import Autopilot
 from scoreboard import render
 from scoreboard.scoring import Scorecard, score
 from scoreboard.store import RunRow, Store
 from scoreboard.timeline import Event
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def utc(self) -> datetime:
-        return datetime.now(UTC)
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+from stack.handle import open_stack
+from stack.rundir import new_run_id
 
 
 @dataclass(frozen=True)
@@ -58,66 +52,62 @@ class Finished:
         return render.text(self.row, self.drill, store.events(self.row.run_id), self.card, self.outcome)
 
 
+class Responders:
+    """Starts the autopilot, if asked for, once the stack is ready (a bus subscriber)."""
+
+    def __init__(self, doors: Doors, store: Store, drill: Drill, run_id: str, autopilot: bool) -> None:
+        self.doors, self.store, self.drill, self.run_id, self.wanted = doors, store, drill, run_id, autopilot
+        self.pilot: Autopilot | None = None
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Happened) and message.event == "stack_ready" and self.wanted:
+            self.pilot = Autopilot(open_stack(self.doors, self.run_id), self.store, self.drill.time_limit_s)
+            self.pilot.start()
+
+    def stop(self) -> None:
+        if self.pilot is not None:
+            self.pilot.stop()
+
+
 def run_drill(
-    options: Options, store: Store, say: Callable[[str], None], confirm_abort: Callable[[], bool]
+    options: Options, doors: Doors, store: Store, write: Callable[[str], None], confirm_abort: Callable[[], bool]
 ) -> Finished:
-    drill = loader.load_file(loader.find(options.drill, options.drills_dir))
-    engine = Engine.connect()
+    drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKER)
+    doors.runtime  # noqa: B018 - connect now: no engine, no run on the scoreboard
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     run_id = new_run_id()
-    chosen = controller.draw(drill, seed)
-    gameday = options.gameday or datetime.now(UTC).strftime("%Y-Q") + str((datetime.now(UTC).month - 1) // 3 + 1)
-    store.begin_run(
-        run_id,
-        drill.name,
-        str(Path(drill.source).resolve()),
-        options.team,
-        list(options.responders),
-        gameday,
-        seed,
-        chosen.variant.label,
+    gameday = options.gameday or quarter(doors.clock.utc())
+    variant = controller.draw(drill, seed).variant.label
+    source = str(Path(drill.source).resolve())
+    team, names = options.team, list(options.responders)
+    store.begin_run(run_id, drill.name, source, team, names, gameday, seed, variant, doors.clock.utc())
+    bus = Bus()
+    bus.subscribe(StoreWriter(store, run_id))
+    bus.subscribe(Narrator(drill, write, options.reveal, options.quiet))
+    responders = Responders(doors, store, drill, run_id, options.autopilot)
+    bus.subscribe(responders)
+    bus.notice(
+        f"run {run_id}: {drill.title} for {team} (seed {seed}); "
+        "responders: `drill ack`, `drill diagnose`, `drill status` from other terminals"
     )
-    say(
-        f"run {run_id}: {drill.title} for {options.team} (seed {seed}); responders: `drill ack`, `drill diagnose`, "
-        f"`drill status` from other terminals"
-    )
-    narrate = (lambda line: None) if options.quiet else say
-    pilot: list[Autopilot] = []
-
-    def ready(run: controller.Run) -> None:
-        say(
-            f"  balancer {run.endpoints.get('url')}  stats {run.endpoints.get('stats_url')}  "
-            f"runtime API {run.endpoints.get('runtime_api')}"
-        )
-        if options.autopilot:
-            pilot.append(Autopilot(engine, store, run_id, drill.time_limit_s, say))
-            pilot[0].start()
-
-    run = controller.Run(
-        drill,
-        run_id,
-        options.team,
-        seed,
-        store,
-        RealWorld(engine, drill, say, seed, run_id),
-        SystemClock(),
-        narrate,
-        live=say,
-        confirm_abort=confirm_abort,
-        reveal=options.reveal,
-        keep=options.keep,
-        on_ready=ready,
-    )
+    plan = controller.RunPlan(drill, run_id, options.team, seed, options.keep)
+    world = RealWorld(doors, drill, bus, seed, run_id)
+    run = controller.Run(plan, world, doors.clock, bus, store, confirm_abort)
     try:
         outcome = controller.execute(run)
     finally:
-        for p in pilot:
-            p.stop()
-        events = store.events(run_id)
-        card = score(events, drill.rubric)
-        final = next((e.event for e in reversed(events) if e.event in ("resolved", "timeout", "aborted")), "aborted")
-        store.end_run(run_id, final, card.as_dict())
+        responders.stop()
+        card = close(store, run_id, drill)
     return Finished(store.run(run_id), drill, outcome, card)
+
+
+def close(store: Store, run_id: str, drill: Drill) -> Scorecard:
+    """Score the run from its timeline and store the outcome and the scores."""
+    events = store.events(run_id)
+    card = score(events, drill.rubric)
+    final = next((e.event for e in reversed(events) if e.event in ("resolved", "timeout", "aborted")), "aborted")
+    store.end_run(run_id, final, card.as_dict())
+    return card
 
 
 def abandon(store: Store, run_id: str) -> str | None:
@@ -130,7 +120,7 @@ def abandon(store: Store, run_id: str) -> str | None:
         return None
     store.append(run_id, "aborted", "drill", "the run's controller was lost; `drill down` removed the stack")
     try:
-        rubric = loader.load_file(Path(row.drill_file)).rubric
+        rubric = loader.load_file(Path(row.drill_file), CHECKER).rubric
         scores = score(store.events(run_id), rubric).as_dict()
     except DrillError:
         scores = {}
@@ -146,7 +136,7 @@ def describe_active(store: Store, row: RunRow) -> str:
         if e.event in ("alert_fired", "alert_cleared"):
             firing[str(e.data.get("rule", e.detail))] = e.event == "alert_fired"
     alerts = ", ".join(name for name, on in firing.items() if on) or "none"
-    elapsed = (datetime.now(UTC) - datetime.fromisoformat(row.started)).total_seconds()
+    elapsed = (store.clock.utc() - datetime.fromisoformat(row.started)).total_seconds()
     last = [e for e in events if e.event not in ("fault_injected", "fault_reverted", "resolve_requested")][-1:]
     latest = f"; latest: {last[0].event} ({last[0].by})" if last else ""
     return f"drill {row.drill}, team {row.team}, {render.duration(elapsed)} in; alerts firing: {alerts}{latest}"
@@ -163,6 +153,6 @@ def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Score
             f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "
             "the full record opens once it has ended"
         )
-    drill = loader.load_file(Path(row.drill_file))
+    drill = loader.load_file(Path(row.drill_file), CHECKER)
     events = store.events(run_id)
     return row, drill, events, score(events, drill.rubric)

@@ -16,6 +16,11 @@ def stack_dir() -> Path:
     return Path(str(resources.files("stack")))
 
 
+def images_dir() -> Path:
+    """The code that runs inside the containers: one build context per image (lb, app, db, base)."""
+    return stack_dir() / "images"
+
+
 def compose_file() -> Path:
     shipped = stack_dir() / COMPOSE_FILE
     if shipped.is_file():
@@ -24,4 +29,4 @@ def compose_file() -> Path:
 
 
 def haproxy_template() -> str:
-    return (stack_dir() / "lb" / "haproxy.cfg.in").read_text()
+    return (images_dir() / "lb" / "haproxy.cfg.in").read_text()

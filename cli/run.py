@@ -11,17 +11,16 @@ from pathlib import Path
 
 import typer
 
-from drills import loader, responders
+from chaos.faults import CHECKER
+from cli.common import DB, DRILLS_DIR, RUN, doors, store
+from drills import loader
 from drills.errors import DrillError
-from drills.session import Options, run_drill
+from orchestration.session import Options, run_drill
+from playbooks import responders
 from scoreboard import render
-from scoreboard.store import Store
 from scoreboard.timeline import line, public
 
-RUN = typer.Option(None, "--run", help="The drill run (default: the one active run).")
 AS = typer.Option(None, "--as", help="Who you are on the timeline (default: $DRILL_RESPONDER or your login).")
-DB = typer.Option(None, "--db", help="Timeline database (default: $DRILL_DB or <DRILL_HOME>/drill.db).")
-DRILLS_DIR = typer.Option(None, "--drills-dir", help="Your own drills (default: ./drills).")
 
 
 def _who(name: str | None) -> str:
@@ -54,13 +53,13 @@ def run(
 ) -> None:
     """Run a drill: stack up, baseline, a hidden fault, responders timed until recovery."""
     options = Options(drill, drills_dir, team, tuple(responder or ()), gameday, seed, autopilot, reveal, keep, quiet)
-    store = Store(db)
-    finished = run_drill(options, store, _echo, _confirm)
-    events = store.events(finished.row.run_id)
+    timeline = store(db)
+    finished = run_drill(options, doors(), timeline, _echo, _confirm)
+    events = timeline.events(finished.row.run_id)
     if as_json:
         typer.echo(json.dumps(render.as_json(finished.row, events, finished.card, finished.outcome)))
     else:
-        typer.echo(finished.text(store))
+        typer.echo(finished.text(timeline))
     raise typer.Exit({"resolved": 0, "timeout": 1}.get(finished.outcome, 130))
 
 
@@ -68,7 +67,7 @@ def list_drills(drills_dir: Path = DRILLS_DIR) -> None:
     """The drills you can run: built in, and yours in --drills-dir."""
     for name, path in loader.available(drills_dir).items():
         try:
-            drill = loader.load_file(path)
+            drill = loader.load_file(path, CHECKER)
             typer.echo(
                 f"{name:<20} {drill.title}: {len(drill.variants)} fault variant(s), limit "
                 f"{render.duration(drill.time_limit_s)}  ({path})"
@@ -79,7 +78,7 @@ def list_drills(drills_dir: Path = DRILLS_DIR) -> None:
 
 def show(name: str = typer.Argument(..., help="A drill name or file."), drills_dir: Path = DRILLS_DIR) -> None:
     """Explain a drill: what it runs, what can break (not which), how it is scored."""
-    d = loader.load_file(loader.find(name, drills_dir))
+    d = loader.load_file(loader.find(name, drills_dir), CHECKER)
     typer.echo(f"{d.title} ({d.name}, {d.source})\n{d.summary}\n")
     typer.echo(f"stack      {d.replicas} replicas x capacity {d.capacity} ({d.service_ms:g} ms each), a balancer, a db")
     typer.echo(f"traffic    {d.rps:g} req/s ({d.model}) from {d.users} viewers")
@@ -107,7 +106,7 @@ def show(name: str = typer.Argument(..., help="A drill name or file."), drills_d
 def validate(path: Path = typer.Argument(..., help="A drill file.")) -> None:
     """Check a drill file; every error at once, with its line and YAML path."""
     try:
-        drill = loader.load_file(path)
+        drill = loader.load_file(path, CHECKER)
     except loader.DrillFileError as exc:
         for error in exc.errors:
             typer.echo(error, err=True)
@@ -117,7 +116,7 @@ def validate(path: Path = typer.Argument(..., help="A drill file.")) -> None:
 
 def ack(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
     """Acknowledge the alert."""
-    typer.echo(f"recorded: {line(responders.ack(Store(db), run_id, _who(who)))}")
+    typer.echo(f"recorded: {line(responders.ack(store(db), run_id, _who(who)))}")
 
 
 def diagnose(
@@ -128,7 +127,7 @@ def diagnose(
     db: Path = DB,
 ) -> None:
     """State a diagnosis; it is graded against the injected fault (a wrong one is a red herring)."""
-    event, verdict = responders.diagnose(Store(db), run_id, _who(who), category, detail)
+    event, verdict = responders.diagnose(store(db), run_id, _who(who), category, detail)
     typer.echo(f"recorded: {line(event)}\n{'right' if verdict.correct else 'not it'}: {verdict.explanation}")
 
 
@@ -136,33 +135,33 @@ def note(
     text: str = typer.Argument(..., help="What you saw or did."), run_id: str = RUN, who: str = AS, db: Path = DB
 ) -> None:
     """Put a note on the timeline."""
-    typer.echo(f"recorded: {line(responders.note(Store(db), run_id, _who(who), text))}")
+    typer.echo(f"recorded: {line(responders.note(store(db), run_id, _who(who), text))}")
 
 
 def hint(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
     """Take the next hint (from the playbook); it costs points."""
-    event, text = responders.hint(Store(db), run_id, _who(who))
+    event, text = responders.hint(store(db), run_id, _who(who))
     typer.echo(f"recorded: {line(event)} (costs {event.data['cost']} points)\n\n{text}")
 
 
 def resolve(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
     """Declare resolved: accepted only if drill observes recovery, else recorded as premature."""
-    answer = responders.request(Store(db), run_id, _who(who), "resolve", ("resolve_declared", "premature_resolve"))
+    answer = responders.request(store(db), run_id, _who(who), "resolve", ("resolve_declared", "premature_resolve"))
     typer.echo(f"recorded: {line(answer)}")
     raise typer.Exit(0 if answer.event == "resolve_declared" else 1)
 
 
 def abort(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
     """End the run now (facilitator): fault reverted, stack removed, saved as aborted."""
-    answer = responders.request(Store(db), run_id, _who(who), "abort", ("aborted",))
+    answer = responders.request(store(db), run_id, _who(who), "abort", ("aborted",))
     typer.echo(f"recorded: {line(answer)}")
 
 
 def timeline(run_id: str = RUN, db: Path = DB) -> None:
     """The active run's timeline so far (the fault's moment stays hidden until the end)."""
-    store = Store(db)
-    row = store.active_run(run_id)
-    for event in public(store.events(row.run_id)):
+    timeline = store(db)
+    row = timeline.active_run(run_id)
+    for event in public(timeline.events(row.run_id)):
         if event.event not in ("fault_injected", "fault_reverted"):
             typer.echo(line(event))
 

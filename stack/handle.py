@@ -1,0 +1,47 @@
+"""A running stack as the layers above act on it, opened once per run.
+
+It carries the run's directory and record, the container runtime and the balancer's
+runtime API client built from the record: one client per run, not one per caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from doors.balancer import BalancerApi
+from doors.kit import Doors
+from drills.errors import UsageError
+from stack.rundir import Endpoints, RunDir, RunRecord, check_run_id
+
+
+@dataclass(frozen=True)
+class RunStack:
+    doors: Doors
+    run: RunDir
+    record: RunRecord
+    endpoints: Endpoints
+    balancer: BalancerApi
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def config_path(self) -> Path:
+        """The balancer config responders edit (bind-mounted into the lb container)."""
+        return self.run.lb_config_dir / "haproxy.cfg"
+
+    @property
+    def replicas(self) -> tuple[str, ...]:
+        return tuple(f"app{i}" for i in range(1, self.record.replicas + 1))
+
+
+def open_stack(doors: Doors, run_id: str) -> RunStack:
+    """The run's stack as recorded in its directory; a one-line error when there is none."""
+    run = RunDir(check_run_id(run_id))
+    record = run.load()
+    if record is None or record.endpoints is None:
+        raise UsageError(f"--run {run_id}: no such run is up on this machine (`drill status` lists them)")
+    endpoints = record.endpoints
+    return RunStack(doors, run, record, endpoints, doors.balancer("127.0.0.1", endpoints.api_port))
