@@ -7,7 +7,7 @@ kernels) refuse it, and `route=cpu` slows the container by starving its CPU quot
 
 from __future__ import annotations
 
-from chaos.faults import Plan
+from chaos.plan import Plan
 from chaos.target import Saved, Target
 from drills.errors import DrillError
 

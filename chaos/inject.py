@@ -12,8 +12,9 @@ from __future__ import annotations
 import shutil
 
 from chaos import containers, faults
-from chaos.faults import Fault, Plan
+from chaos.faults import Fault
 from chaos.hapconfig import unified_diff
+from chaos.plan import Plan
 from chaos.target import Saved, Target
 from doors.balancer import ADMIN_CONFIG_MAINT, ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, BACKEND, BalancerState
 from drills.errors import DrillError, UsageError
@@ -87,7 +88,7 @@ def _save(target: Target, p: Plan, fault: Fault) -> None:
     if fault.kind == "container":
         container = containers.before(target, p.params["target"])
     applied_at = target.clock.utc().isoformat(timespec="seconds")
-    target.save(Saved(p.fault, p.route, p.params, applied_at, p.summary, _snapshot(state), state.algo, container))
+    target.save(Saved(p.fault, p.route, dict(p.params), applied_at, p.summary, _snapshot(state), state.algo, container))
 
 
 def _apply_balancer(target: Target, p: Plan, fault: Fault) -> None:

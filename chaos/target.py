@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos.faults import Scope
+from chaos.plan import Scope
 from doors.balancer import BalancerApi, BalancerState
 from doors.clock import Clock, wait_for
 from doors.runtime import ContainerRuntime

@@ -283,7 +283,9 @@ class FakeRuntime:
         self._set(run_id, service, cpu_quota=max(quota_us, 0))
 
     def run_in_netns(self, run_id: str, service: str, image: str, argv: list[str]) -> tuple[int, str]:
-        return 1, "qdisc kind is unknown (the fake has no netem)"
+        """As on a kernel without sch_netem: adding a netem qdisc fails, looking and deleting do not."""
+        self.actions.append(f"netns {service} {argv[-1][:40]}")
+        return (1, "Error: Specified qdisc kind is unknown.") if "netem delay" in argv[-1] else (0, "")
 
     def run_ids(self) -> set[str]:
         return set(self.containers_by_run)

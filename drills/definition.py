@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol
 
 from drills.rules import AlertRule
@@ -23,7 +24,7 @@ MILESTONES = ("fault_injected", "alert_fired", "acknowledged", "diagnosed", "mit
 @dataclass(frozen=True)
 class Variant:
     fault: str
-    params: dict[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def label(self) -> str:
@@ -55,7 +56,7 @@ class PhaseScore:
 
 @dataclass(frozen=True)
 class Rubric:
-    phases: dict[str, PhaseScore]
+    phases: Mapping[str, PhaseScore]
     red_herring_cost: float = 25.0
     premature_resolve_cost: float = 50.0
     impact_per_error_pct: float = 2.0
@@ -88,20 +89,22 @@ class Drill:
     rules: tuple[AlertRule, ...]
     root_cause: str
     accepted: tuple[str, ...]
-    red_herrings: dict[str, str]  # category -> what checking it shows
+    red_herrings: Mapping[str, str]  # category -> what checking it shows
     hints: tuple[Hint, ...]
     recovery: Recovery
     rubric: Rubric
     reference: tuple[ReferenceEntry, ...]
-    narration: dict[str, str]
+    narration: Mapping[str, str]
     playbook: str
     source: str
 
 
-DEFAULT_PHASES = {
-    "detect": PhaseScore(100, 60, 600),
-    "acknowledge": PhaseScore(100, 120, 900),
-    "diagnose": PhaseScore(200, 300, 1800),
-    "mitigate": PhaseScore(200, 600, 2700),
-    "resolve": PhaseScore(100, 900, 3600),
-}
+DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(
+    {
+        "detect": PhaseScore(100, 60, 600),
+        "acknowledge": PhaseScore(100, 120, 900),
+        "diagnose": PhaseScore(200, 300, 1800),
+        "mitigate": PhaseScore(200, 600, 2700),
+        "resolve": PhaseScore(100, 900, 3600),
+    }
+)

@@ -8,6 +8,7 @@ in the package (drills/builtin/); teams' own come from --drills-dir (default ./d
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -180,10 +181,12 @@ def _build(s: Schema, top: dict[str, yaml.Node], file: str, catalogue: FaultCata
         recovery=_recovery(s, top.get("recovery")),
         rubric=_rubric(s, top.get("scoring")),
         reference=_reference(s, top.get("reference_timeline")),
-        narration={
-            k: str(s.scalar(v, f"narration.{k}", str, ""))
-            for k, v in s.mapping(top.get("narration"), "narration", NARRATED).items()
-        },
+        narration=MappingProxyType(
+            {
+                k: str(s.scalar(v, f"narration.{k}", str, ""))
+                for k, v in s.mapping(top.get("narration"), "narration", NARRATED).items()
+            }
+        ),
         playbook=s.scalar(top.get("playbook"), "playbook", str, ""),
         source=file,
     )
@@ -231,7 +234,7 @@ def _variants(
         if known is not None:
             for key, why in catalogue.problems(name, {k: v for k, v in params.items() if k in known}, replicas):
                 s.error(nodes.get(key, item), f"{path}.params.{key}", why)
-        found.append(Variant(name, params))
+        found.append(Variant(name, MappingProxyType(params)))
     return tuple(found)
 
 
@@ -251,14 +254,14 @@ def _rules(s: Schema, node: yaml.Node | None) -> tuple[Any, ...]:
     return tuple(rules)
 
 
-def _red_herrings(s: Schema, node: yaml.Node | None) -> dict[str, str]:
+def _red_herrings(s: Schema, node: yaml.Node | None) -> MappingProxyType[str, str]:
     found = {}
     for i, item in enumerate(s.sequence(node, "red_herrings")):
         entry = s.mapping(item, f"red_herrings[{i}]", ("category", "says"))
         found[s.scalar(entry.get("category"), f"red_herrings[{i}].category", str, "")] = s.scalar(
             entry.get("says"), f"red_herrings[{i}].says", str, ""
         )
-    return found
+    return MappingProxyType(found)
 
 
 def _hints(s: Schema, node: yaml.Node | None) -> tuple[Hint, ...]:
@@ -308,9 +311,9 @@ def _rubric(s: Schema, node: yaml.Node | None) -> Rubric:
         )
         if phases[name].zero_s <= phases[name].full_s:
             s.error(item, path, "zero_s must be greater than full_s")
-    base = Rubric(phases)
+    base = Rubric(MappingProxyType(phases))
     costs = (s.scalar(entry.get(k), f"scoring.{k}", float, getattr(base, k), 0, 10_000) for k in keys[1:])
-    return Rubric(phases, *costs)
+    return Rubric(base.phases, *costs)
 
 
 def _reference(s: Schema, node: yaml.Node | None) -> tuple[ReferenceEntry, ...]:

@@ -69,8 +69,16 @@ class Responders:
             self.pilot.stop()
 
 
+WorldFactory = Callable[[Doors, Drill, Bus, int, str], controller.World]
+
+
 def run_drill(
-    options: Options, doors: Doors, store: Store, write: Callable[[str], None], confirm_abort: Callable[[], bool]
+    options: Options,
+    doors: Doors,
+    store: Store,
+    write: Callable[[str], None],
+    confirm_abort: Callable[[], bool],
+    make_world: WorldFactory = RealWorld,
 ) -> Finished:
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKER)
     doors.runtime  # noqa: B018 - connect now: no engine, no run on the scoreboard
@@ -91,7 +99,7 @@ def run_drill(
         "responders: `drill ack`, `drill diagnose`, `drill status` from other terminals"
     )
     plan = controller.RunPlan(drill, run_id, options.team, seed, options.keep)
-    world = RealWorld(doors, drill, bus, seed, run_id)
+    world = make_world(doors, drill, bus, seed, run_id)
     run = controller.Run(plan, world, doors.clock, bus, store, confirm_abort)
     try:
         outcome = controller.execute(run)

@@ -99,7 +99,7 @@ def request(store: Store, run_id: str | None, by: str, kind: str, answers: tuple
         return bool(found), found[0].event if found else "no answer yet"
 
     try:
-        wait_for(f"the run controller to answer `drill {kind}`", answered, ANSWER_DEADLINE_S, 0.2)
+        wait_for(f"the run controller to answer `drill {kind}`", answered, ANSWER_DEADLINE_S, 0.2, clock=store.clock)
     except DrillError as exc:
         raise DrillError(f"{exc}; is `drill run` for run {row.run_id} still running?") from None
     return next(e for e in store.events(row.run_id, after=asked.id) if e.event in answers)

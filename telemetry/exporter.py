@@ -48,7 +48,9 @@ class MetricsServer:
         except OSError as exc:
             raise UsageError(f"--metrics-port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror})") from None
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="drill-metrics", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="drill-metrics", daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:

@@ -177,8 +177,8 @@ def test_fault_shows_is_fixed_by_another_route_and_reverts_exactly(
     predicted: Callable[[Target, str], None],
     fix: Callable[[Target], None],
 ) -> None:
-    assert target.record.endpoints is not None
-    url = target.record.endpoints.url
+    assert target.stack.endpoints is not None
+    url = target.stack.endpoints.url
     original = target.config_path.read_bytes()
     assert even(shares(url)), "the stack must start balanced"
 
@@ -209,7 +209,7 @@ def _not(result: tuple[bool, str]) -> tuple[bool, str]:
     ],
 )
 def test_container_faults(target: Target, name: str, params: dict[str, str], fix: Callable[..., None]) -> None:
-    assert target.record.endpoints is not None
+    assert target.stack.endpoints is not None
     chosen = inject.plan(target, name, params)
     inject.inject(target, chosen)
     effect, seen = inject.in_effect(target)
@@ -217,7 +217,7 @@ def test_container_faults(target: Target, name: str, params: dict[str, str], fix
     fix(container(target.runtime, target.run_id, chosen.params["target"]))
     wait_for(f"{name} fixed by hand", lambda: _not(inject.in_effect(target)), 30)
     inject.revert(target)
-    assert even(shares(target.record.endpoints.url))
+    assert even(shares(target.stack.endpoints.url))
 
 
 def test_netem_latency_applies_or_says_why_not(target: Target) -> None:
@@ -245,8 +245,8 @@ def test_blast_radius_refuses_containers_of_other_runs(target: Target) -> None:
 def test_sigkill_after_apply_then_drill_down_reverts_and_leaves_nothing(engine: DockerEngine) -> None:
     record = start(engine)
     script = (
-        "import sys, time\nfrom chaos import inject\nfrom doors.engine import DockerEngine\n"
-        "t = Target(DockerEngine.connect(), sys.argv[1])\n"
+        "import sys, time\nfrom chaos import inject\nfrom chaos.target import Target\nfrom doors import kit\n"
+        "from stack.handle import open_stack\nt = Target(open_stack(kit.real(), sys.argv[1]))\n"
         "inject.inject(t, inject.plan(t, 'lb.weights-skew', {}))\nprint('applied', flush=True)\ntime.sleep(120)\n"
     )
     controller = subprocess.Popen(

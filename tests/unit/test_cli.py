@@ -1,15 +1,40 @@
-"""The CLI's error contract, through the real entry point: one line, non-zero, no traceback."""
+"""The CLI's error contract: one line, non-zero, no traceback.
+
+In process, through typer's CliRunner (the error mapping lives in the command group, so it
+is the same code path as the console script); a handful of tests start the real console
+script to prove the entry point itself.
+"""
 
 import os
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from cli import common
+from cli.main import app
+
+RUNNER = CliRunner()
 
 
-def drill(*args: str, env: dict[str, str] | None = None, home: Path) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def drill(*args: str, env: dict[str, str] | None = None, home: Path) -> Done:
+    common.doors.cache_clear()  # each invocation builds its doors afresh, as a new process would
+    result = RUNNER.invoke(app, list(args), env={"DRILL_HOME": str(home), **(env or {})})
+    return Done(result.exit_code, result.stdout, result.stderr)
+
+
+def console_script(*args: str, env: dict[str, str] | None = None, home: Path) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "DRILL_HOME": str(home), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=full_env, timeout=60
@@ -41,14 +66,14 @@ def test_bad_arguments_get_one_line_and_exit_2(tmp_path: Path, args: list[str], 
 
 
 def test_missing_engine_is_one_line_saying_how_to_get_one(tmp_path: Path) -> None:
-    done = drill("status", home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    done = console_script("status", home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
     assert done.returncode == 3
     assert done.stderr.startswith("drill: error: no Docker engine answers at unix:///nonexistent.sock")
     assert "make setup" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    done = drill("--debug", "status", home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    done = console_script("--debug", "status", home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
     assert done.returncode == 3 and "Traceback" in done.stderr
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from chaos import audit, faults
-from chaos.faults import Scope
+from chaos.plan import Scope
 from doors.balancer import BalancerState, ServerStat, ServerState
 from drills.errors import UsageError
 from stack.resources import haproxy_template

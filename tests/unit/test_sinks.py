@@ -37,7 +37,7 @@ class Received(BaseHTTPRequestHandler):
 
 def test_webhook_posts_slack_json() -> None:
     server = HTTPServer(("127.0.0.1", 0), Received)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     sink = WebhookSink(f"http://127.0.0.1:{server.server_address[1]}/hook")
     try:
         sink.send(EVENT)
