@@ -21,8 +21,9 @@ from drills.errors import UsageError
 LB_IMAGE = "drill/lb:latest"
 TIMEOUT_S = 60
 ELSEWHERE = re.compile(
-    r"could not resolve address|host not found|unable to stat SSL certificate|unable to load|No such file|"
-    r"open\(\) \".*\" failed|cannot load certificate|no such user|getpwnam|getgrnam",
+    r"could not resolve address|Failed to initialize server\(s\) addr|host not found|unable to stat SSL certificate|"
+    r"unable to load|No such file|error opening file|failed to open pattern file|log : invalid address|"
+    r"open\(\) \".*\" failed|cannot load certificate|no such user|getpwnam|getgrnam|unknown directive \"stream\"",
     re.IGNORECASE,
 )
 HAPROXY_LINE = re.compile(r"^\[(ALERT|WARNING)\]\s*(?:\(\d+\)\s*)?:\s*(?:config\s*:\s*)?(.*)$")
@@ -97,7 +98,7 @@ def parse_haproxy(output: str, sections: dict[str, int]) -> list[Message]:
         line = int(where.group(1)) if where else 0
         body = body[where.end() :] if where else body
         if not line:
-            named = re.search(r"'([^']+)'", body)
+            named = re.search(r"(?:frontend|backend|listen|proxy)\s+'([^']+)'", body) or re.search(r"'([^']+)'", body)
             line = sections.get(named.group(1), 0) if named else 0
         messages.append(Message("error" if match.group(1) == "ALERT" else "warning", line, body.strip()))
     return messages

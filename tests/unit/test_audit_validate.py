@@ -15,6 +15,7 @@ HAPROXY_OUTPUT = """\
 not supported anymore since HAProxy 2.1. Use 'timeout connect'.
 [ALERT]    (101) : config : [/tmp/drill-validate-x/haproxy.cfg:22] : 'server web/w1' : unknown keyword 'chek'.
 [ALERT]    (101) : config : [/tmp/drill-validate-x/haproxy.cfg:30] : 'server db/p1' : could not resolve address 'pg1'.
+[WARNING]  (101) : config : 'option forwardfor' ignored for backend 'ssh' as it requires HTTP mode.
 [WARNING]  (101) : config : missing timeouts for backend 'ssh'.
    | While not properly invalid, you will certainly encounter various problems
    | with such a configuration.
@@ -34,9 +35,15 @@ nginx: configuration file /tmp/drill-validate-y/nginx.conf test failed
 
 def test_haproxy_alerts_and_warnings_with_their_lines() -> None:
     messages = validate.parse_haproxy(HAPROXY_OUTPUT, {"ssh": 19})
-    assert [(m.severity, m.line) for m in messages] == [("error", 14), ("error", 22), ("error", 30), ("warning", 19)]
+    assert [(m.severity, m.line) for m in messages] == [
+        ("error", 14),
+        ("error", 22),
+        ("error", 30),
+        ("warning", 19),
+        ("warning", 19),
+    ]
     assert messages[1].text == "'server web/w1' : unknown keyword 'chek'."
-    assert "with such a configuration." in messages[3].text
+    assert "with such a configuration." in messages[4].text
 
 
 def test_nginx_messages_with_their_lines() -> None:
@@ -48,7 +55,13 @@ def test_nginx_messages_with_their_lines() -> None:
 def test_messages_about_another_machine_are_information(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(validate, "run_haproxy", lambda text: HAPROXY_OUTPUT)
     found = validate.check("ignored", "haproxy", "lb.cfg", {"ssh": 19})
-    assert [(f.line, f.severity) for f in found] == [(14, "error"), (22, "error"), (30, "info"), (19, "warning")]
+    assert [(f.line, f.severity) for f in found] == [
+        (14, "error"),
+        (22, "error"),
+        (30, "info"),
+        (19, "warning"),
+        (19, "warning"),
+    ]
     assert {f.rule for f in found} == {"balancer-check"}
 
 
