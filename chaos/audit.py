@@ -72,9 +72,8 @@ def run(paths: list[Path], fmt: str = "text", fail_on: str = "warning", validate
     texts = [(str(path), _read(path)) for path in paths]
     findings: list[Finding] = []
     for name, text in texts:
-        findings += audit_text(text, name)
-        if validate:
-            findings += _validated(text, name)
+        found = audit_text(text, name) + (_validated(text, name) if validate else [])
+        findings += sorted(found, key=lambda f: f.line)
     return render(findings, fmt, [name for name, _ in texts]), 1 if at_or_above(findings, fail_on) else 0
 
 

@@ -48,5 +48,5 @@ def sarif(findings: list[Finding]) -> dict[str, object]:
         }
         for f in findings
     ]
-    driver = {"name": "drill audit", "informationUri": "https://github.com/", "rules": rules}
+    driver = {"name": "drill audit", "rules": rules}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]}
