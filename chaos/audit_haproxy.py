@@ -291,11 +291,15 @@ def _timeouts(config: Config, section: Section, file: str) -> list[Finding]:
 
 
 def _wont_load(config: Config, file: str) -> list[Finding]:
+    """Lines HAProxy refuses. Only proxy sections are read: a `server` line in a peers or ring
+    section follows other rules (a local peer has no address)."""
     found = []
-    for line in config.lines:
-        problem = _line_problem(line)
-        if problem:
-            found.append(finding(file, line.number, "wont-load", problem))
+    for section in config.sections:
+        body = section.lines if section.kind in ("defaults", "frontend", "backend", "listen") else ()
+        for line in ((section.header,) if section.header else ()) + body:
+            problem = _line_problem(line)
+            if problem:
+                found.append(finding(file, line.number, "wont-load", problem))
     return found
 
 

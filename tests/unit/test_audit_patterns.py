@@ -128,6 +128,14 @@ def test_configs_that_will_not_load_are_errors(line: str, needle: str) -> None:
     assert len(found) == 1 and found[0].severity == "error" and needle in found[0].message
 
 
+def test_server_lines_of_peers_and_ring_sections_are_not_proxy_servers() -> None:
+    text = (
+        "peers mesh\n    server lb1\n    server lb2 10.0.0.2:1024\n"
+        "ring logs\n    server syslog 10.0.0.9:514 log-proto octet-count\n"
+    )
+    assert rules(text) == set()
+
+
 def test_an_address_on_a_listen_line_will_not_load() -> None:
     assert (6, "wont-load", "error") in rules(config("listen stats :8404\n    stats enable\n"))
 
