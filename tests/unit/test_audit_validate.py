@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import pytest
 
 from chaos import validate
+from drills.errors import UsageError
 
 # Written for these tests in the shape of HAProxy 2.6's `haproxy -c` output.
 HAPROXY_OUTPUT = """\
@@ -63,6 +65,23 @@ def test_messages_about_another_machine_are_information(monkeypatch: pytest.Monk
         (19, "warning"),
     ]
     assert {f.rule for f in found} == {"balancer-check"}
+
+
+def test_without_a_local_haproxy_the_drill_lb_image_checks_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[list[str], str | None]] = []
+
+    def run(command: list[str], input: str | None, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append((command, input))
+        return subprocess.CompletedProcess(command, 0, "", "Configuration file is valid\n")
+
+    monkeypatch.setattr(validate.shutil, "which", lambda name: "/usr/bin/docker" if name == "docker" else None)
+    monkeypatch.setattr(validate.subprocess, "run", run)
+    assert validate.check("backend b\n", "haproxy", "lb.cfg") == []
+    assert calls == [
+        (["docker", "run", "--rm", "-i", "drill/lb:latest", "haproxy", "-c", "-f", "/dev/stdin"], "backend b\n")
+    ]
+    with pytest.raises(UsageError, match="nginx"):
+        validate.check("upstream a { server b; }", "nginx", "n.conf")
 
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="needs a local haproxy binary")
