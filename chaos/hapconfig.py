@@ -11,6 +11,8 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from chaos import hapkeywords
+
 SECTION_KEYWORDS = (
     "global",
     "defaults",
@@ -25,8 +27,13 @@ SECTION_KEYWORDS = (
     "http-errors",
     "ring",
     "cache",
+    "log-forward",
+    "fcgi-app",
+    "crt-store",
+    "traces",
+    "acme",
 )
-SERVER_FLAGS = ("check", "backup", "disabled", "agent-check", "no-check", "enabled")
+SERVER_FLAGS = hapkeywords.SERVER_FLAGS
 
 
 def comment_start(line: str) -> int | None:
@@ -115,6 +122,7 @@ class Server:
     port: int | None
     options: dict[str, str]  # option -> value ("" for flags such as check)
     line: Line
+    count: int = 1  # servers the line stands for (a server-template's count)
 
     def has(self, option: str) -> bool:
         return option in self.options
@@ -151,7 +159,7 @@ def parse(text: str) -> Config:
     kind, name, header, body = "", "", None, []  # type: ignore[var-annotated]
     for number, raw in enumerate(text.splitlines(), start=1):
         line = Line(number, raw, tuple(tokenize(raw)))
-        if line.words and line.words[0] in SECTION_KEYWORDS and not raw[:1].isspace():
+        if line.words and line.words[0] in SECTION_KEYWORDS:  # at any indentation, as HAProxy reads it
             if header is not None or body:
                 sections.append(Section(kind, name, header, tuple(body)))
             kind, name, header, body = line.words[0], (line.words[1] if len(line.words) > 1 else ""), line, []
@@ -167,12 +175,12 @@ def _options(words: list[str]) -> dict[str, str]:
     i = 0
     while i < len(words):
         word = words[i]
-        if word in SERVER_FLAGS or i + 1 >= len(words):
-            options[word] = ""
-            i += 1
-        else:
+        if hapkeywords.takes_argument(word) and i + 1 < len(words):
             options[word] = words[i + 1]
             i += 2
+        else:  # a flag, an unknown word or a keyword missing its argument (the audit reports the last two)
+            options[word] = ""
+            i += 1
     return options
 
 
@@ -207,6 +215,23 @@ def servers(config: Config, section: Section) -> list[Server]:
             host, port = _address(words[3])
             for n in _template_numbers(words[2]):
                 found.append(Server(f"{words[1]}{n}", host, port, inherited | _options(words[4:]), line))
+    return found
+
+
+def server_lines(config: Config, section: Section) -> list[Server]:
+    """One Server per `server` / `server-template` line (count = the template's size), for the audit:
+    a template of 100,000 slots is one line to judge, not 100,000 servers."""
+    inherited = default_server(config, section)
+    found: list[Server] = []
+    for line in section.lines:
+        words = list(line.words)
+        if len(words) >= 3 and words[0] == "server":
+            host, port = _address(words[2])
+            found.append(Server(words[1], host, port, inherited | _options(words[3:]), line))
+        elif len(words) >= 4 and words[0] == "server-template":
+            host, port = _address(words[3])
+            count = len(_template_numbers(words[2]))
+            found.append(Server(words[1], host, port, inherited | _options(words[4:]), line, count))
     return found
 
 
@@ -291,7 +316,7 @@ def set_server_option(text: str, option: str, value: str | None) -> str:
     i = 0
     while i < len(rest_words):
         word = rest_words[i]
-        takes_value = word not in SERVER_FLAGS and i + 1 < len(rest_words)
+        takes_value = hapkeywords.takes_argument(word) and i + 1 < len(rest_words)
         if word == option:
             i += 2 if takes_value else 1
             continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,7 +10,7 @@ from chaos import audit as audit_rules
 from chaos import faults, inject
 from chaos.target import Target
 from cli.common import doors
-from drills.errors import Interrupted, UsageError
+from drills.errors import Interrupted
 from stack.handle import open_stack
 from stack.rundir import check_run_id
 
@@ -87,34 +86,23 @@ def check(run_id: str = RUN) -> None:
 
 
 def audit(
-    paths: list[Path] = typer.Argument(..., help="HAProxy config files or nginx files with upstream blocks."),
-    as_json: bool = typer.Option(False, "--json", help="Print findings as a JSON list."),
+    paths: list[Path] = typer.Argument(None, help="HAProxy config files or nginx files with upstream blocks."),
+    fmt: str = typer.Option("text", "--format", help="Output: text, json or sarif (for code scanning in CI)."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     fail_on: str = typer.Option("warning", "--fail-on", help="Exit 1 on findings at or above: info, warning, error."),
+    validate: bool = typer.Option(False, "--validate", help="Also run haproxy -c / nginx -t and report what they say."),
+    explain: str = typer.Option(None, "--explain", help="Print why a RULE matters and its fix, then exit."),
 ) -> None:
     """Audit balancer configs for skewed weights, hashing, odd health checks, drained servers...
 
-    Exit 0 when clean, 1 with findings at or above --fail-on, 2 when a file cannot be read."""
-    if fail_on not in audit_rules.SEVERITIES:
-        raise UsageError(f"--fail-on must be one of {', '.join(audit_rules.SEVERITIES)}, got {fail_on!r}")
-    findings = []
-    for path in paths:
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path}: cannot read it as a config file ({exc.__class__.__name__}: {exc})") from None
-        findings += audit_rules.audit_text(text, str(path))
-    if as_json:
-        typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
-    else:
-        for finding in findings:
-            typer.echo(str(finding))
-        counts = {s: sum(f.severity == s for f in findings) for s in audit_rules.SEVERITIES}
-        typer.echo(
-            f"{len(findings)} finding(s): " + ", ".join(f"{n} {s}" for s, n in counts.items())
-            if findings
-            else f"clean: no findings in {', '.join(str(p) for p in paths)}"
-        )
-    raise typer.Exit(1 if audit_rules.at_or_above(findings, fail_on) else 0)
+    Exit 0 when clean, 1 with findings at or above --fail-on, 2 for a bad argument, an unreadable
+    file or a template (render it first)."""
+    if explain:
+        typer.echo(audit_rules.explain(explain))
+        return
+    output, code = audit_rules.run(paths or [], "json" if as_json else fmt, fail_on, validate)
+    typer.echo(output)
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -31,15 +31,21 @@ command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 |
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v iptables >/dev/null || need+=(iptables)
 command -v docker-init >/dev/null || [ -x /usr/bin/docker-init ] || need+=(tini)
+# The balancers' own config checks, for `drill audit --validate` (haproxy -c, nginx -t); no daemon is started.
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 
 if [ ${#need[@]} -gt 0 ]; then
-  if engine_answers && [[ " ${need[*]} " != *" docker-compose "* ]]; then
-    :  # an engine runs already; the rest is only needed for a local base, which it may not need
-  elif is_root_debian; then
+  if is_root_debian; then
     log "installing from Debian's packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # No service may start from a package's install scripts (haproxy, nginx): drill runs its own.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+  elif engine_answers && [[ " ${need[*]} " != *" docker-compose "* ]]; then
+    log "not installed (not root on Debian): ${need[*]}; a local base image and \`drill audit --validate\` need them"
   else
     log "missing: ${need[*]}. drill needs a Docker engine and compose:"
     log "  Debian/Ubuntu: sudo apt-get install docker.io docker-compose debootstrap && sudo systemctl start docker"

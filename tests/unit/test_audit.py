@@ -24,6 +24,9 @@ backend web
 """
 
 
+TWO = "    server a 1.1.1.1:80 check\n    server b 1.1.1.2:80 check\n"
+
+
 def rules(text: str) -> list[tuple[int, str, str]]:
     return [(f.line, f.rule, f.severity) for f in audit_haproxy(text, "x.cfg")]
 
@@ -44,10 +47,10 @@ def test_a_sound_config_is_clean() -> None:
     [
         ("    server a 1.1.1.1:80 check weight 100\n    server b 1.1.1.2:80 check\n", (8, "weights-skew", "error")),
         ("    server a 1.1.1.1:80 check weight 3\n    server b 1.1.1.2:80 check\n", (8, "weights-skew", "warning")),
-        ("    balance source\n    server a 1.1.1.1:80 check\n", (8, "hash-balance", "warning")),
-        ("    balance hdr(X-Forwarded-For)\n    server a 1.1.1.1:80 check\n", (8, "hash-balance", "warning")),
-        ("    server a 1.1.1.1:80\n", (8, "no-health-check", "error")),
-        ("    server a 1.1.1.1:80 check port 81\n", (8, "check-port", "warning")),
+        ("    balance source\n" + TWO, (8, "hash-balance", "warning")),
+        ("    balance hdr(X-Forwarded-For)\n" + TWO, (8, "hash-balance", "warning")),
+        ("    server a 1.1.1.1:80\n    server b 1.1.1.2:80\n", (8, "no-health-check", "error")),
+        ("    server a 1.1.1.1:80 check port 81\n    server b 1.1.1.2:80 check\n", (8, "check-port", "warning")),
         ("    server a 1.1.1.1:80 check inter 50ms\n", (8, "check-timing", "warning")),
         ("    server a 1.1.1.1:80 check fall 50\n", (8, "check-timing", "warning")),
         ("    server a 1.1.1.1:80 check disabled\n", (8, "out-of-rotation", "warning")),

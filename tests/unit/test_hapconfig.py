@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.hapconfig import Hunk, Patch, parse, replace_lines, servers, set_server_option, tokenize
+from chaos.hapconfig import Hunk, Patch, parse, replace_lines, server_lines, servers, set_server_option, tokenize
 
 CONFIG = """\
 # comment at the top
@@ -67,3 +67,23 @@ def test_patch_refuses_to_apply_where_the_text_differs() -> None:
     patch = Patch((Hunk(0, ("nope\n",), ("yes\n",)),))
     with pytest.raises(ValueError, match="does not apply at line 1"):
         patch.apply(CONFIG)
+
+
+def test_server_keywords_follow_the_manual_flags_and_arguments() -> None:
+    config = parse("backend b\n    server s1 10.0.0.1:443 ssl verify none check weight 5 port 8443\n")
+    (server,) = servers(config, config.sections[0])
+    assert server.has("ssl") and server.has("check")
+    assert (server.options["verify"], server.options["weight"], server.options["port"]) == ("none", "5", "8443")
+    line = "  server s1 10.0.0.1:443 ssl verify none check weight 5"
+    assert set_server_option(line, "weight", None) == "  server s1 10.0.0.1:443 ssl verify none check"
+
+
+def test_indented_section_headers_start_sections() -> None:
+    config = parse("  global\n    daemon\n  backend web\n    server a 10.0.0.1:80 weight 100\n")
+    assert [(s.kind, s.name) for s in config.sections] == [("global", ""), ("backend", "web")]
+
+
+def test_server_lines_keep_a_template_as_one_line() -> None:
+    config = parse("backend b\n    server-template u 100000 svc.local:80 check\n")
+    (template,) = server_lines(config, config.sections[0])
+    assert (template.name, template.count, template.line.number) == ("u", 100000, 2)
