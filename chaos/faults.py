@@ -43,6 +43,17 @@ class Fault:
     # When the whole of the fault shows (applying waits for it); `check` alone says "any of it".
     complete: Callable[[BalancerState, Mapping[str, str]], bool] | None = None
 
+    def as_dict(self) -> dict[str, object]:
+        params = [{"name": p.name, "default": p.default, "help": p.help} for p in self.params]
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "cause": self.cause,
+            "summary": self.summary,
+            "routes": list(self.routes),
+            "params": params,
+        }
+
     def problems(self, given: Mapping[str, str], scope: Scope) -> list[tuple[str, str]]:
         """What is wrong with `given` for this fault on this stack: (param, what would be right)."""
         known = {p.name for p in self.params} | {"route"}

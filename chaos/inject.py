@@ -17,6 +17,7 @@ from chaos.hapconfig import unified_diff
 from chaos.plan import Plan
 from chaos.target import Saved, Target
 from doors.balancer import ADMIN_CONFIG_MAINT, ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, BACKEND, BalancerState
+from doors.http import HttpProbe
 from drills.errors import DrillError, UsageError
 
 APPLY_DEADLINE_S = 30.0
@@ -200,6 +201,26 @@ def _matches(target: Target, saved: Saved) -> tuple[bool, str]:
     if state.algo != saved.algo:
         differences.append(f"balance {state.algo} (was {saved.algo})")
     return not differences, ", ".join(differences) or "as before"
+
+
+def check(target: Target, http: HttpProbe) -> tuple[bool, str]:
+    """Fixed, as a facilitator means it: the fault no longer in effect AND the stack serving as
+    before it. A fix that breaks the service another way (every server's maxconn set to 0, all
+    servers in maintenance) is not a fix: (False, what is seen)."""
+    effect, seen = in_effect(target)
+    if effect:
+        return False, f"in effect: {seen}"
+    status = http.status(target.stack.endpoints.url, "/api/catalog")
+    saved = target.saved()
+    same, differences = _matches(target, saved) if saved is not None else (True, "as before")
+    if status != 200:
+        return (
+            False,
+            f"not in effect ({seen}), but the stack is not serving: GET /api/catalog -> {status or 'no answer'}",
+        )
+    if not same:
+        return True, f"not in effect ({seen}); the stack serves, though it differs from before the fault: {differences}"
+    return True, f"not in effect: {seen}; the stack serves as before the fault"
 
 
 def _cleared(target: Target) -> tuple[bool, str]:

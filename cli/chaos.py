@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -31,9 +32,12 @@ def _checked(fault: str, run_id: str, param: list[str] | None) -> dict[str, str]
     return faults.parse_params(param or [])
 
 
-@chaos_app.command("list", epilog="Example: drill chaos list")
-def list_faults() -> None:
+@chaos_app.command("list", epilog="Example: drill chaos list --json")
+def list_faults(as_json: bool = typer.Option(False, "--json", help="Print as JSON (keys in the README).")) -> None:
     """The fault catalogue: names, what each breaks, routes and parameters."""
+    if as_json:
+        typer.echo(json.dumps([fault.as_dict() for fault in faults.CATALOGUE.values()]))
+        return
     for fault in faults.CATALOGUE.values():
         params = ", ".join(f"{p.name}={p.default}" for p in fault.params) or "no parameters"
         typer.echo(f"{fault.name:<24} {fault.summary}")
@@ -79,10 +83,11 @@ def revert(run_id: str = RUN) -> None:
 
 @chaos_app.command("check", epilog="Example: drill chaos check --run 3fa2c1")
 def check(run_id: str = RUN) -> None:
-    """Is the applied fault still in effect, judged from the running stack? Exit 1 if it is."""
-    effect, seen = inject.in_effect(_target(check_run_id(run_id)))
-    typer.echo(f"{'in effect' if effect else 'not in effect'}: {seen}")
-    raise typer.Exit(1 if effect else 0)
+    """Is the stack fixed, judged from the running stack: the fault no longer in effect and the
+    stack serving? Exit 0 if so, 1 if the fault is in effect or the stack is broken another way."""
+    fixed, seen = inject.check(_target(check_run_id(run_id)), doors().http)
+    typer.echo(seen)
+    raise typer.Exit(0 if fixed else 1)
 
 
 def audit(

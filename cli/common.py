@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from doors import kit
-from scoreboard.store import Store
+from scoreboard.store import Store, default_path
 
 DB = typer.Option(None, "--db", help="Timeline database (default: $DRILL_DB or <DRILL_HOME>/drill.db).")
 RUN = typer.Option(None, "--run", help="The drill run (default: the one active run).")
@@ -22,7 +22,15 @@ def doors() -> kit.Doors:
 
 
 def store(db: Path | None) -> Store:
+    """An existing timeline database; reading commands never create one (only `drill run` does)."""
     return Store(db, doors().clock)
+
+
+def store_if_any(db: Path | None) -> Store | None:
+    """The database if there is one: `status` and `down` work on stacks without any."""
+    if db is None and not default_path().is_file():
+        return None
+    return store(db)
 
 
 def progress(line: str) -> None:

@@ -20,6 +20,11 @@ from stack.rundir import check_run_id
 OUT = typer.Option(None, "-o", "--output", help="Write to this file instead of printing.")
 
 
+def _one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise UsageError("--json and --csv: choose one output format")
+
+
 def _table(rows: list[dict[str, object]], as_json: bool, as_csv: bool) -> str:
     if as_json:
         return json.dumps(rows, indent=2)
@@ -52,10 +57,11 @@ def scores(
     db: Path = DB,
 ) -> None:
     """The leaderboard: best run per team, with medians; or a team's trend across game days."""
+    if trend and not team:
+        raise UsageError("--trend needs --team TEAM")
+    _one_format(as_json, as_csv)
     rows = leaderboard.select(store(db).runs(), drill, None if trend else team, gameday)
     if trend:
-        if not team:
-            raise UsageError("--trend needs --team TEAM")
         table = leaderboard.trend(rows, team)
     else:
         table = [{"rank": i + 1, **s.as_dict()} for i, s in enumerate(leaderboard.leaderboard(rows))]
@@ -80,10 +86,18 @@ def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: P
     typer.echo(_table(table, as_json, False))
 
 
-def show_run(run_id: str = typer.Argument(..., help="A run id (`drill runs`)."), db: Path = DB) -> None:
+JSON = typer.Option(False, "--json", help="Print as JSON (keys in the README).")
+
+
+def show_run(
+    run_id: str = typer.Argument(..., help="A run id (`drill runs`)."), db: Path = DB, as_json: bool = JSON
+) -> None:
     """One run: timeline, scorecard (re-scored from the timeline) and comparison."""
-    row, drill, events, card = stored(store(db), check_run_id(run_id))
-    typer.echo(render.text(row, drill, events, card, row.outcome or "running"))
+    run_id = check_run_id(run_id)
+    row, drill, events, card = stored(store(db), run_id)
+    outcome = row.outcome or "running"
+    shown = render.as_json(row, events, card, outcome) if as_json else render.text(row, drill, events, card, outcome)
+    typer.echo(json.dumps(shown) if as_json else shown)
 
 
 def _write(text: str, output: Path | None, what: str) -> None:
@@ -97,17 +111,23 @@ def _write(text: str, output: Path | None, what: str) -> None:
     typer.echo(f"{what} written to {output}")
 
 
-def postmortem_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB) -> None:
+def postmortem_cmd(
+    run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB, as_json: bool = JSON
+) -> None:
     """Draft the postmortem (Markdown, the reference's sections) from the run's facts."""
-    row, drill, events, card = stored(store(db), check_run_id(run_id))
-    measures = playbooks.measures(drill.playbook, drill.source)
-    _write(postmortem.draft(row, drill, events, card, measures), output, "postmortem")
+    run_id = check_run_id(run_id)
+    row, drill, events, card = stored(store(db), run_id)
+    text = postmortem.draft(row, drill, events, card, playbooks.measures(drill.playbook, drill.source))
+    if as_json:
+        text = json.dumps({**postmortem.metadata(row, card), "markdown": text}) + "\n"
+    _write(text, output, "postmortem")
 
 
 def report_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB) -> None:
     """Write the run's report: one self-contained HTML file with charts, scorecard and timeline."""
+    run_id = check_run_id(run_id)
     timeline = store(db)
-    row, drill, events, card = stored(timeline, check_run_id(run_id))
+    row, drill, events, card = stored(timeline, run_id)
     _write(report.page(row, drill, events, card, timeline.slis(run_id)), output, "report")
 
 

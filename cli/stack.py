@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import DB, doors, progress, store
+from cli.common import DB, doors, progress, store_if_any
 from drills.errors import UsageError
 from orchestration import load as traffic_load
 from orchestration import session, teardown
@@ -71,12 +71,13 @@ def status(
     if not rows:
         typer.echo("no runs")
         return
-    timeline = store(db)
-    drills = {row.run_id: row for row in timeline.runs() if row.active}
+    timeline = store_if_any(db)
+    drills = {row.run_id: row for row in timeline.runs() if row.active} if timeline else {}
     for r in rows:
         summary = r.record.summary() if r.record else {}
         typer.echo(f"{r.run_id}  {r.running}/{r.containers} running  {r.state}  {summary.get('url', '')}")
         if r.run_id in drills:
+            assert timeline is not None
             typer.echo("  " + session.describe_active(timeline, drills[r.run_id]))
             config = RunDir(r.run_id).lb_config_dir / "haproxy.cfg"
             typer.echo(
@@ -86,29 +87,20 @@ def status(
 
 def down(
     run_id: str = typer.Argument(None, help="The run to remove."),
-    all_runs: bool = typer.Option(False, "--all", help="Remove every drill run on this machine."),
+    all_runs: bool = typer.Option(False, "--all", help="Remove every run of this DRILL_HOME."),
+    machine_wide: bool = typer.Option(
+        False, "--machine-wide", help="With --all: every drill run on this machine, whoever started it (after a crash)."
+    ),
     db: Path = DB,
 ) -> None:
     """Remove a run's containers, network and volumes (found by label, also after a crash)."""
     if bool(run_id) == all_runs:
         raise UsageError("give a RUN_ID or --all (one of them)")
-    wanted = None if all_runs else check_run_id(run_id)
-    clock = doors().clock
-    ids = provision.known_run_ids(doors()) if wanted is None else [wanted]
-    for rid in ids:
-        started = clock.now()
-        reaped, message = teardown.down(doors(), rid)
-        if message:
-            typer.echo(message)
-        typer.echo(
-            f"run {rid} down in {clock.now() - started:.1f}s "
-            f"(swept {reaped.containers} containers, {reaped.networks} networks, {reaped.volumes} volumes left over)"
-        )
-        closed = session.abandon(store(db), rid)
-        if closed:
-            typer.echo(closed)
-    if not ids:
-        typer.echo("no runs to remove")
+    if machine_wide and not all_runs:
+        raise UsageError("--machine-wide goes with --all: drill down --all --machine-wide")
+    wanted = check_run_id(run_id) if run_id else None
+    for line in teardown.down_runs(doors(), wanted, machine_wide, store_if_any(db)):
+        typer.echo(line)
 
 
 def load(

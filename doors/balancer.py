@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from drills.errors import DrillError
 
 BACKEND = "app"
+SHOW_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -190,17 +193,26 @@ class RuntimeApi:
             ) from None
         return b"".join(chunks).decode(errors="replace")
 
+    def _parsed(self, line: str, parse: Callable[[str], T]) -> tuple[str, T]:
+        """A command's answer, parsed. A loaded HAProxy now and then answers a `show` with nothing
+        (seen with 8 stacks on 2 cores): that is retried, and only a lasting failure is an error."""
+        for attempt in range(SHOW_ATTEMPTS):
+            text = self.command(line)
+            try:
+                return text, parse(text)
+            except ValueError as exc:
+                if attempt == SHOW_ATTEMPTS - 1:
+                    raise DrillError(f"HAProxy runtime API at {self.address[0]}:{self.address[1]}: {exc}") from None
+        raise AssertionError("unreachable")
+
     def servers(self, backend: str = BACKEND) -> list[ServerStat]:
-        return [s for s in parse_stat_csv(self.command("show stat")) if s.backend == backend]
+        return [s for s in self._parsed("show stat", parse_stat_csv)[1] if s.backend == backend]
 
     def state(self, backend: str = BACKEND) -> BalancerState:
-        stat = self.command("show stat")
-        try:
-            servers = parse_servers_state(self.command(f"show servers state {backend}"), backend)
-            stats = [s for s in parse_stat_csv(stat) if s.backend == backend]
-        except ValueError as exc:
-            raise DrillError(f"HAProxy runtime API at {self.address[0]}:{self.address[1]}: {exc}") from None
-        return BalancerState(parse_algo(stat, backend), tuple(stats), tuple(servers))
+        stat, stats = self._parsed("show stat", parse_stat_csv)
+        _, servers = self._parsed(f"show servers state {backend}", lambda text: parse_servers_state(text, backend))
+        mine = tuple(s for s in stats if s.backend == backend)
+        return BalancerState(parse_algo(stat, backend), mine, tuple(servers))
 
     def worker_pid(self) -> int:
         """The serving worker's pid (`show info`): it changes when a reload has taken over."""

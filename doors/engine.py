@@ -18,7 +18,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from doors.compose import Compose
-from doors.runtime import LABEL_MANAGED, LABEL_RUN, SERVICE_LABEL, ContainerInfo, Reaped
+from doors.runtime import LABEL_HOME, LABEL_MANAGED, LABEL_RUN, SERVICE_LABEL, ContainerInfo, Reaped
 from drills.errors import DrillError, EngineUnavailable
 
 
@@ -136,10 +136,12 @@ class DockerEngine:
         finally:
             _ignore_missing(lambda: helper.remove(force=True))
 
-    def run_ids(self) -> set[str]:
-        """Run ids of everything labelled drill.managed: containers, networks and volumes."""
-        ids = {c.run_id for c in self.containers()}
-        filters = {"label": [f"{LABEL_MANAGED}=true"]}
+    def run_ids(self, home: str | None = None) -> set[str]:
+        """Run ids of everything labelled drill.managed (and, given `home`, that home's): containers,
+        networks and volumes."""
+        filters = {"label": [f"{LABEL_MANAGED}=true", *([f"{LABEL_HOME}={home}"] if home else [])]}
+        found = self.client.containers.list(all=True, filters=filters)
+        ids = {str((c.labels or {}).get(LABEL_RUN, "")) for c in found}
         ids |= {(n.attrs.get("Labels") or {}).get(LABEL_RUN, "") for n in self.client.networks.list(filters=filters)}
         ids |= {(v.attrs.get("Labels") or {}).get(LABEL_RUN, "") for v in self.client.volumes.list(filters=filters)}
         ids.discard("")

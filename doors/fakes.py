@@ -287,8 +287,8 @@ class FakeRuntime:
         self.actions.append(f"netns {service} {argv[-1][:40]}")
         return (1, "Error: Specified qdisc kind is unknown.") if "netem delay" in argv[-1] else (0, "")
 
-    def run_ids(self) -> set[str]:
-        return set(self.containers_by_run)
+    def run_ids(self, home: str | None = None) -> set[str]:
+        return set(self.containers_by_run)  # one home in a test
 
     def leftovers(self, run_id: str | None = None) -> list[str]:
         return [f"container {c.name}" for c in self.containers(run_id)]

@@ -45,11 +45,14 @@ class Notice:
 
 @dataclass(frozen=True)
 class Beat:
-    """The run's pulse, every tick: phase, seconds since start, the latest SLIs."""
+    """The run's pulse, every tick: phase, seconds since start, the latest SLIs, and the impact
+    on the audience since the fault (kept with the SLIs, so a run whose controller dies is
+    still scored on what it did to the viewers)."""
 
     phase: str
     elapsed: float
     slis: Slis | None
+    impact: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 Message = Happened | Seen | Notice | Beat

@@ -205,7 +205,7 @@ def _tick(run: Run) -> None:
     if not run.state.restart_seen and run.state.injected_at is not None and run.world.balancer_restarted():
         run.state.restart_seen = True
         run.record("balancer_restarted", detail="the balancer container was restarted: connections dropped")
-    run.bus.publish(Beat(run.state.phase, run.elapsed, run.world.latest()))
+    run.bus.publish(Beat(run.state.phase, run.elapsed, run.world.latest(), run.world.impact()))
 
 
 def _judge_recovery(run: Run) -> None:

@@ -13,7 +13,7 @@ from doors.clock import quarter
 from doors.kit import Doors
 from drills import loader
 from drills.definition import Drill
-from drills.errors import DrillError, UsageError
+from drills.errors import UsageError
 from orchestration import controller
 from orchestration.bus import Bus, Happened, Message
 from orchestration.subscribers import Narrator, StoreWriter
@@ -47,9 +47,13 @@ class Finished:
     drill: Drill
     outcome: str
     card: Scorecard
+    events: tuple[Event, ...]
 
-    def text(self, store: Store) -> str:
-        return render.text(self.row, self.drill, store.events(self.row.run_id), self.card, self.outcome)
+    def text(self) -> str:
+        return render.text(self.row, self.drill, list(self.events), self.card, self.outcome)
+
+    def as_json(self) -> dict[str, object]:
+        return render.as_json(self.row, list(self.events), self.card, self.outcome)
 
 
 class Responders:
@@ -75,13 +79,16 @@ WorldFactory = Callable[[Doors, Drill, Bus, int, str], controller.World]
 def run_drill(
     options: Options,
     doors: Doors,
-    store: Store,
+    db: Path | None,
     write: Callable[[str], None],
     confirm_abort: Callable[[], bool],
     make_world: WorldFactory = RealWorld,
 ) -> Finished:
+    """Load and check the drill, then (only then) open the store and start: a broken drill file
+    or a missing engine leaves no database and no run behind."""
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKER)
     doors.runtime  # noqa: B018 - connect now: no engine, no run on the scoreboard
+    store = Store(db, doors.clock, create=True)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     run_id = new_run_id()
     gameday = options.gameday or quarter(doors.clock.utc())
@@ -106,7 +113,7 @@ def run_drill(
     finally:
         responders.stop()
         card = close(store, run_id, drill)
-    return Finished(store.run(run_id), drill, outcome, card)
+    return Finished(store.run(run_id), drill, outcome, card, tuple(store.events(run_id)))
 
 
 def close(store: Store, run_id: str, drill: Drill) -> Scorecard:
@@ -116,24 +123,6 @@ def close(store: Store, run_id: str, drill: Drill) -> Scorecard:
     final = next((e.event for e in reversed(events) if e.event in ("resolved", "timeout", "aborted")), "aborted")
     store.end_run(run_id, final, card.as_dict())
     return card
-
-
-def abandon(store: Store, run_id: str) -> str | None:
-    """After `drill down` of a run whose controller died: close its timeline as aborted."""
-    try:
-        row = store.run(run_id)
-    except UsageError:
-        return None
-    if not row.active:
-        return None
-    store.append(run_id, "aborted", "drill", "the run's controller was lost; `drill down` removed the stack")
-    try:
-        rubric = loader.load_file(Path(row.drill_file), CHECKER).rubric
-        scores = score(store.events(run_id), rubric).as_dict()
-    except DrillError:
-        scores = {}
-    store.end_run(run_id, "aborted", scores)
-    return f"run {run_id} recorded as aborted on the timeline"
 
 
 def describe_active(store: Store, row: RunRow) -> str:

@@ -26,7 +26,8 @@ class StoreWriter:
         if isinstance(message, Happened):
             self.store.append(self.run_id, message.event, message.by, message.detail, dict(message.data), message.at)
         elif isinstance(message, Beat) and message.slis is not None and self._due(message.elapsed):
-            self.store.add_slis(self.run_id, round(message.elapsed, 2), sli_record(message.slis))
+            record = {**sli_record(message.slis), "impact": dict(message.impact)}
+            self.store.add_slis(self.run_id, round(message.elapsed, 2), record)
 
     def _due(self, elapsed: float) -> bool:
         if elapsed - self.last_slis_at < SLIS_EVERY_S:

@@ -123,3 +123,18 @@ def _measures(text: str, facts: dict[str, object]) -> list[str]:
     else:
         lines += [f"- {finding}" for finding in findings]
     return lines
+
+
+def metadata(row: RunRow, card: Scorecard) -> dict[str, object]:
+    """What identifies a postmortem, for `drill postmortem --json`."""
+    return {
+        "run_id": row.run_id,
+        "drill": row.drill,
+        "team": row.team,
+        "gameday": row.gameday,
+        "fault": row.fault,
+        "outcome": row.outcome,
+        "started": row.started,
+        "ended": row.ended,
+        "points": card.points,
+    }

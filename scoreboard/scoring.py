@@ -62,8 +62,7 @@ def score(events: list[Event], rubric: Rubric) -> Scorecard:
     for phase, milestone in PHASES:
         seconds = marks.since_fault(milestone)
         if phase == "acknowledge" and seconds is not None:
-            alert = marks.since_fault("alert_fired")
-            seconds = round(seconds - alert, 1) if alert is not None else None
+            seconds = _ack_after_alert(seconds, marks.since_fault("alert_fired"))
         times[f"tt_{phase}_s"] = seconds
         rule = rubric.phases[phase]
         got = linear(seconds, rule.points, rule.full_s, rule.zero_s)
@@ -99,6 +98,14 @@ def score(events: list[Event], rubric: Rubric) -> Scorecard:
     points = round(max(total, 0.0), 1)
     lines.append(f"total        {points:g} points" + (" (floored at 0)" if total < 0 else ""))
     return Scorecard(times, hints, herrings, premature, impact, tuple(lines), points)
+
+
+def _ack_after_alert(ack: float, alert: float | None) -> float | None:
+    """Acknowledge time counts from the first alert, as a pager's does. A team that acknowledged
+    after the fault but before any alert was already on it: that is 0 s, never a negative time."""
+    if alert is None:
+        return None
+    return max(0.0, round(ack - alert, 1))
 
 
 def _impact(events: list[Event]) -> dict[str, float]:

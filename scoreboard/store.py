@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 from doors.clock import SYSTEM_CLOCK, Clock
 from drills.errors import DrillError, UsageError
 from scoreboard.timeline import Event
-from stack.rundir import drill_home
+from stack.rundir import check_run_id, drill_home
 
 MIGRATIONS = (
     """
@@ -70,17 +70,62 @@ class RunRow:
         return self.outcome is None
 
 
+COLUMNS = {
+    "runs": {
+        "run_id",
+        "drill",
+        "drill_file",
+        "team",
+        "responders",
+        "gameday",
+        "seed",
+        "fault",
+        "started",
+        "ended",
+        "outcome",
+        "scores",
+    },
+    "events": {"id", "run_id", "event", "at", "offset_s", "by", "detail", "data"},
+    "slis": {"run_id", "offset_s", "data"},
+}
+
+
 class Store:
-    def __init__(self, path: Path | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+    """The timeline database. Only `create=True` (a drill being started) may create the file or
+    migrate it; every other command opens an existing drill database as it is, and a file that
+    is not one (another program's SQLite, a wrong schema) is refused, not adopted."""
+
+    def __init__(self, path: Path | None = None, clock: Clock = SYSTEM_CLOCK, create: bool = False) -> None:
         self.path = path or default_path()
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.is_file():
+            if not create:
+                raise UsageError(
+                    f"{self.path}: no drill database there, so no drill has run with it "
+                    "(--db / DRILL_DB); `drill run` creates one"
+                )
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._migrate()
+            self._open(create)
         except sqlite3.DatabaseError as exc:
             raise UsageError(
                 f"{self.path}: not a drill database ({exc}); choose another with --db or DRILL_DB"
             ) from None
+
+    def _open(self, create: bool) -> None:
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                name: {row[1] for row in conn.execute(f"PRAGMA table_info({name})")}
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                if not name.startswith("sqlite_")
+            }
+        _check_schema(self.path, version, tables)
+        if version < SCHEMA_VERSION and not create:
+            raise UsageError(f"{self.path}: written by an older drill (schema {version}); a `drill run` upgrades it")
+        if create:
+            self._migrate()
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -94,6 +139,7 @@ class Store:
             conn.close()
 
     def _migrate(self) -> None:
+        """Bring the schema up to date (a drill being started only)."""
         with self._db() as conn:
             conn.execute("BEGIN IMMEDIATE")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -162,7 +208,7 @@ class Store:
     def active_run(self, run_id: str | None) -> RunRow:
         """The run a responder's command is for: the one given, or the only active one."""
         if run_id:
-            row = self.run(run_id)
+            row = self.run(check_run_id(run_id))
             if not row.active:
                 raise UsageError(f"--run {run_id}: that run is over ({row.outcome})")
             return row
@@ -215,6 +261,28 @@ class Store:
         with self._db() as conn:
             rows = conn.execute("SELECT offset_s, data FROM slis WHERE run_id = ? ORDER BY offset_s", (run_id,))
             return [(r[0], json.loads(r[1])) for r in rows.fetchall()]
+
+
+def _check_schema(path: Path, version: int, tables: dict[str, set[str]]) -> None:
+    """Refuse what is not a drill database: a newer schema, another program's tables, missing columns."""
+    if version > SCHEMA_VERSION:
+        raise UsageError(
+            f"{path} has schema version {version}, newer than this drill knows ({SCHEMA_VERSION}): "
+            "upgrade drill, or point --db / DRILL_DB at another file"
+        )
+    if version == 0 and tables:
+        raise UsageError(
+            f"{path}: not a drill database (it holds other tables: {', '.join(sorted(tables))}); "
+            "choose another file with --db or DRILL_DB"
+        )
+    missing = [
+        f"{name}.{column}" for name, columns in COLUMNS.items() for column in sorted(columns - tables.get(name, set()))
+    ]
+    if version > 0 and missing:
+        raise UsageError(
+            f"{path}: not a drill database (schema {version} but no {', '.join(missing[:3])}); "
+            "choose another file with --db or DRILL_DB"
+        )
 
 
 def _run_row(row: tuple[Any, ...]) -> RunRow:

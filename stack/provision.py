@@ -19,7 +19,7 @@ from doors.kit import Doors
 from doors.runtime import Reaped
 from drills.errors import DrillError, Interrupted, UsageError
 from stack.resources import compose_file, haproxy_template
-from stack.rundir import Endpoints, RunDir, RunRecord, new_run_id, project_name, recorded_run_ids
+from stack.rundir import Endpoints, RunDir, RunRecord, home_id, new_run_id, project_name, recorded_run_ids
 from stack.spec import IMAGES, StackSpec, render_compose, render_config, stack_env
 
 Progress = Callable[[str], None]
@@ -65,7 +65,7 @@ def _render(p: Provisioning) -> None:
     p.run.create()
     source = yaml.safe_load(compose_file().read_text())
     p.run.compose_file.write_text(yaml.safe_dump(render_compose(source, p.spec), sort_keys=False))
-    env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port))
+    env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port), home_id())
     p.run.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     (p.run.lb_config_dir / "haproxy.cfg").write_text(render_config(haproxy_template(), p.spec.replicas))
     p.run.save(p.record)
@@ -182,8 +182,14 @@ def down(doors: Doors, run_id: str) -> Reaped:
     return reaped
 
 
-def known_run_ids(doors: Doors) -> list[str]:
-    return sorted(set(recorded_run_ids()) | doors.runtime.run_ids())
+def known_run_ids(doors: Doors, machine_wide: bool = False) -> list[str]:
+    """This DRILL_HOME's runs (directories and labelled resources); with machine_wide, every
+    drill run on the machine, whoever started it."""
+    return sorted(set(recorded_run_ids()) | doors.runtime.run_ids(None if machine_wide else home_id()))
+
+
+def exists(doors: Doors, run_id: str) -> bool:
+    return RunDir(run_id).exists() or run_id in doors.runtime.run_ids()
 
 
 @dataclass(frozen=True)

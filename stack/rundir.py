@@ -6,6 +6,7 @@ knows what to remove. Docker labels (drill.run=<id>) are the other half of that 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -24,6 +25,11 @@ def drill_home() -> Path:
         return Path(os.environ["DRILL_HOME"])
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "drill"
+
+
+def home_id(home: Path | None = None) -> str:
+    """The label value of a DRILL_HOME: runs started under it carry drill.home=<this>."""
+    return hashlib.sha256(str((home or drill_home()).resolve()).encode()).hexdigest()[:12]
 
 
 def new_run_id() -> str:

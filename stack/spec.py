@@ -78,13 +78,14 @@ def _without_build(service: dict[str, Any]) -> dict[str, Any]:
 
 
 def stack_env(
-    run_id: str, spec: StackSpec, lb_config_dir: str, ports: tuple[int, int, int] | None = None
+    run_id: str, spec: StackSpec, lb_config_dir: str, ports: tuple[int, int, int] | None = None, home: str = "manual"
 ) -> dict[str, str]:
     """Values for the compose file's variables. `ports` (web, stats, runtime API) are pinned so
     a restarted balancer keeps them; without them Docker picks free ones at each start."""
     web, stats, api = ports or (spec.lb_port or 0, 0, 0)
     return {
         "DRILL_RUN_ID": run_id,
+        "DRILL_HOME_ID": home,
         "DRILL_LB_IMAGE": IMAGES["lb"],
         "DRILL_APP_IMAGE": IMAGES["app"],
         "DRILL_DB_IMAGE": IMAGES["db"],

@@ -15,7 +15,7 @@ from tests.unit.fakestack import FakeStack, every, up
 
 
 def begin(fake: FakeStack, tmp_path: Path, fault: str) -> Store:
-    store = Store(tmp_path / "drill.db", fake.clock)
+    store = Store(tmp_path / "drill.db", fake.clock, create=True)
     drill_file = str(builtin_files()["traffic-tango"])
     store.begin_run(fake.run_id, "traffic-tango", drill_file, "blue", [], "2026-Q4", 1, fault, fake.clock.utc())
     return store

@@ -52,9 +52,10 @@ def console_script(*args: str, env: dict[str, str] | None = None, home: Path) ->
         (["chaos", "inject", "lb.tango", "--run", "abcdef", "-p", "period"], 2, "--param 'period': expected key=value"),
         (["audit", "/nonexistent/haproxy.cfg"], 2, "/nonexistent/haproxy.cfg: cannot read it"),
         (["run", "salsa"], 2, "DRILL 'salsa' is not a drill file or a known drill"),
-        (["ack"], 2, "no drill is running"),
+        (["ack"], 2, "no drill database there, so no drill has run with it"),
         (["scores", "--trend"], 2, "--trend needs --team TEAM"),
-        (["postmortem", "abcdef"], 2, "run abcdef: no drill run with that id"),
+        (["postmortem", "abcdef"], 2, "no drill database there"),
+        (["postmortem", "nothex"], 2, "RUN_ID 'nothex' is not a run id"),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
@@ -124,7 +125,7 @@ def test_a_running_drill_keeps_its_fault_from_the_records_commands(tmp_path: Pat
     from scoreboard.store import Store
 
     db = tmp_path / "drill.db"
-    Store(db).begin_run(
+    Store(db, create=True).begin_run(
         "c0ffee", "traffic-tango", "drills/traffic-tango.yaml", "blue", [], "2026-Q4", 7, "lb.weights-skew"
     )
     listed = drill("runs", "--db", str(db), home=tmp_path)

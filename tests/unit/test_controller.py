@@ -97,7 +97,7 @@ def drill() -> Drill:
 
 def make_run(drill: Drill, tmp_path: Path, world: FakeWorld | None = None, **kw: object) -> controller.Run:
     clock = world.clock if world else FakeClock()
-    store = Store(tmp_path / "drill.db")
+    store = Store(tmp_path / "drill.db", create=True)
     store.begin_run(
         "abc123", drill.name, drill.source, "blue", ["ana"], "2026-Q4", 7, "lb.weights-skew", started=clock.utc()
     )

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from doors.balancer import parse_stat_csv
+from doors.balancer import RuntimeApi, parse_stat_csv
+from drills.errors import DrillError
 
 SAMPLE = (Path(__file__).parent / "data" / "show_stat.csv").read_text()
 
@@ -30,3 +31,21 @@ def test_down_and_maintenance_are_not_up() -> None:
 def test_an_error_text_is_not_mistaken_for_stats() -> None:
     with pytest.raises(ValueError, match="not HAProxy stat CSV"):
         parse_stat_csv("Unknown command: 'show stats'\n")
+
+
+class Flaky(RuntimeApi):
+    """The runtime API of a loaded HAProxy: the first `show stat` answers nothing."""
+
+    def __init__(self, answers: list[str]) -> None:
+        super().__init__("127.0.0.1", 1)
+        self.answers = answers
+
+    def command(self, line: str) -> str:
+        return self.answers.pop(0)
+
+
+def test_a_transient_empty_answer_is_retried_not_fatal() -> None:
+    csv = SAMPLE
+    assert [s.name for s in Flaky(["", csv]).servers()] == ["app1", "app2", "app3"]
+    with pytest.raises(DrillError, match="not HAProxy stat CSV: ''"):
+        Flaky(["", "", ""]).servers()

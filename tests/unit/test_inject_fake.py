@@ -101,3 +101,20 @@ def test_netem_that_the_kernel_lacks_fails_and_leaves_nothing_applied(fake: Fake
     with pytest.raises(DrillError, match=r"this kernel has no sch_netem.*route=cpu"):
         inject.inject(target, inject.plan(target, "container.latency", {}))
     assert target.saved() is None, "a fault that could not be applied is reverted before the error surfaces"
+
+
+def test_a_fix_that_breaks_the_stack_another_way_is_not_a_fix(fake: FakeStack) -> None:
+    target = fake.target
+    inject.inject(target, inject.plan(target, "lb.weights-skew", {"route": "runtime"}))
+    assert inject.check(target, fake.doors.http)[0] is False
+    for i in (1, 2, 3):  # the skew is gone... because nothing gets traffic any more
+        fake.stack.balancer.run(f"set server app/app{i} state maint")
+    fake.stack.balancer.run("set weight app/app1 1")
+    fixed, seen = inject.check(target, fake.doors.http)
+    assert not fixed and "the stack is not serving: GET /api/catalog -> 503" in seen
+    for i in (1, 2, 3):
+        fake.stack.balancer.run(f"set server app/app{i} state ready")
+    assert inject.check(target, fake.doors.http) == (
+        True,
+        "not in effect: weights app1=1 app2=1 app3=1; the stack serves as before the fault",
+    )

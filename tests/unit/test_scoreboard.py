@@ -73,7 +73,7 @@ def test_trend_per_gameday_and_filters() -> None:
 
 
 def stored_run(tmp_path: Path) -> tuple[Store, RunRow]:
-    store = Store(tmp_path / "d.db")
+    store = Store(tmp_path / "d.db", create=True)
     store.begin_run("abc123", DRILL.name, DRILL.source, "blue", ["ana"], "2026-Q4", 3, "lb.weights-skew")
     start = datetime.fromisoformat(store.run("abc123").started)
     script = [
@@ -149,7 +149,7 @@ def test_report_is_self_contained_svg_with_data_and_markers(tmp_path: Path) -> N
 
 
 def test_postmortem_of_a_run_aborted_before_the_fault_names_no_fault(tmp_path: Path) -> None:
-    store = Store(tmp_path / "d.db")
+    store = Store(tmp_path / "d.db", create=True)
     store.begin_run("abc124", DRILL.name, DRILL.source, "blue", [], "2026-Q4", 3, "lb.weights-skew")
     store.append("abc124", "stack_ready", "drill", "3 replicas")
     store.append("abc124", "aborted", "drill", "aborted by the facilitator (Ctrl-C)")

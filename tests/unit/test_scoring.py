@@ -92,7 +92,7 @@ def test_ordering_keeps_append_order_for_ties() -> None:
 
 
 def test_rescoring_a_stored_run_gives_the_same_result(tmp_path: Path) -> None:
-    store = Store(tmp_path / "d.db")
+    store = Store(tmp_path / "d.db", create=True)
     store.begin_run("abc123", "traffic-tango", DRILL.source, "blue", [], "2026-Q4", 1, "lb.tango")
     start = datetime.fromisoformat(store.run("abc123").started)
     for e in FULL_RUN:
@@ -123,3 +123,28 @@ def test_grading(said: str, fault: str, injected: bool, correct: bool) -> None:
 def test_a_red_herring_says_what_checking_it_shows() -> None:
     verdict = grade("database", DRILL, "lb.weights-skew", True)
     assert "PING" in verdict.explanation
+
+
+def test_an_ack_before_the_first_alert_scores_zero_seconds_not_a_negative_time() -> None:
+    """The team was already on it when the pager went off: full points, and medians stay sane."""
+    early = [e for e in FULL_RUN if e.event != "acknowledged"] + [ev(22, "acknowledged")]
+    card = score(sorted(early, key=lambda e: e.offset_s), DRILL.rubric)
+    assert card.times["tt_acknowledge_s"] == 0.0
+    assert any(line.startswith("acknowledge") and "+100.0" in line for line in card.lines)
+
+
+def test_drill_down_after_a_killed_controller_scores_the_impact_the_run_had(tmp_path: Path) -> None:
+    """SIGKILL loses the controller's counters; the impact kept with each second's SLIs survives it."""
+    from orchestration.teardown import abandon
+
+    store = Store(tmp_path / "d.db", create=True)
+    store.begin_run("abc123", DRILL.name, DRILL.source, "blue", [], "2026-Q4", 1, "lb.tango")
+    store.append("abc123", "fault_injected", "drill", "lb.tango")
+    for second, share in ((1, 0.10), (2, 0.25)):
+        store.add_slis(
+            "abc123", float(second), {"p95": 500, "impact": {"error_share": share, "audience_affected": 0.5}}
+        )
+    assert abandon(store, "abc123") == "run abc123 recorded as aborted on the timeline"
+    card = score(store.events("abc123"), DRILL.rubric)
+    assert card.impact == {"error_pct": 25.0, "audience_pct": 50.0}
+    assert store.run("abc123").scores == card.as_dict()

@@ -75,7 +75,8 @@ def test_a_whole_drill_run_resolves_on_the_fake_stack(
     fake = up(tmp_path / "warmup", monkeypatch)  # fake doors with images; its own stack is not used
     monkeypatch.setenv("DRILL_HOME", str(tmp_path))
     doors, runtime, clock = fake.doors, fake.runtime, fake.clock
-    store = Store(tmp_path / "drill.db", clock)
+    db = tmp_path / "drill.db"
+    store = Store(db, clock, create=True)
     written: list[str] = []
 
     def responder() -> None:  # a person who reads the audit and fixes the file by hand, 30 s after the alert
@@ -90,7 +91,7 @@ def test_a_whole_drill_run_resolves_on_the_fake_stack(
 
     clock.at(clock.t + 1, responder)
     options = session.Options("traffic-tango", team="blue", seed=seed, quiet=False)
-    finished = session.run_drill(options, doors, store, written.append, lambda: True, modelled_world)
+    finished = session.run_drill(options, doors, db, written.append, lambda: True, modelled_world)
     assert finished.outcome == "resolved" and finished.row.outcome == "resolved"
     marks = milestones(store.events(finished.row.run_id))
     assert marks.fault_injected is not None and marks.mitigated is not None and marks.resolved is not None
