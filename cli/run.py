@@ -11,12 +11,12 @@ from pathlib import Path
 
 import typer
 
-from chaos.faults import CHECKER
 from cli.common import DB, DRILLS_DIR, RUN, doors, store
 from drills import loader
 from drills.errors import DrillError
 from orchestration.session import Options, run_drill
 from playbooks import responders
+from playbooks.checks import CHECKS
 from scoreboard import render
 from scoreboard.timeline import line, public
 
@@ -67,7 +67,7 @@ def list_drills(drills_dir: Path = DRILLS_DIR) -> None:
     """The drills you can run: built in, and yours in --drills-dir."""
     for name, path in loader.available(drills_dir).items():
         try:
-            drill = loader.load_file(path, CHECKER)
+            drill = loader.load_file(path, CHECKS)
             typer.echo(
                 f"{name:<20} {drill.title}: {len(drill.variants)} fault variant(s), limit "
                 f"{render.duration(drill.time_limit_s)}  ({path})"
@@ -78,7 +78,7 @@ def list_drills(drills_dir: Path = DRILLS_DIR) -> None:
 
 def show(name: str = typer.Argument(..., help="A drill name or file."), drills_dir: Path = DRILLS_DIR) -> None:
     """Explain a drill: what it runs, what can break (not which), how it is scored."""
-    d = loader.load_file(loader.find(name, drills_dir), CHECKER)
+    d = loader.load_file(loader.find(name, drills_dir), CHECKS)
     typer.echo(f"{d.title} ({d.name}, {d.source})\n{d.summary}\n")
     typer.echo(f"stack      {d.replicas} replicas x capacity {d.capacity} ({d.service_ms:g} ms each), a balancer, a db")
     typer.echo(f"traffic    {d.rps:g} req/s ({d.model}) from {d.users} viewers")
@@ -106,7 +106,7 @@ def show(name: str = typer.Argument(..., help="A drill name or file."), drills_d
 def validate(path: Path = typer.Argument(..., help="A drill file.")) -> None:
     """Check a drill file; every error at once, with its line and YAML path."""
     try:
-        drill = loader.load_file(path, CHECKER)
+        drill = loader.load_file(path, CHECKS)
     except loader.DrillFileError as exc:
         for error in exc.errors:
             typer.echo(error, err=True)
