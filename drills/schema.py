@@ -213,7 +213,8 @@ class Schema:
                 pending += [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
             elif isinstance(node, yaml.MappingNode):
                 self._duplicate_keys(node, path)
-                pending += [(v, f"{path}.{k.value}" if path else str(k.value)) for k, v in node.value]
+                keys = [str(k.value) if isinstance(k, yaml.ScalarNode) else "?" for k, _ in node.value]
+                pending += [(v, f"{path}.{k}" if path else k) for k, (_, v) in zip(keys, node.value, strict=True)]
 
     def _duplicate_keys(self, node: yaml.MappingNode, path: str) -> None:
         first: dict[str, yaml.Node] = {}
