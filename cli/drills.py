@@ -9,11 +9,11 @@ from typing import Any
 
 import typer
 
-from chaos.faults import CHECKER
 from cli.common import DRILLS_DIR
 from drills import loader
 from drills.definition import Drill
 from drills.errors import DrillError
+from playbooks.checks import CHECKS
 from scoreboard import render
 
 JSON = typer.Option(False, "--json", help="Print as JSON (keys in the README).")
@@ -24,7 +24,7 @@ def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
     rows: list[dict[str, Any]] = []
     for name, path in loader.available(drills_dir).items():
         try:
-            drill = loader.load_file(path, CHECKER)
+            drill = loader.load_file(path, CHECKS)
             rows.append(
                 {
                     "name": name,
@@ -92,7 +92,7 @@ def show(
     name: str = typer.Argument(..., help="A drill name or file."), drills_dir: Path = DRILLS_DIR, as_json: bool = JSON
 ) -> None:
     """Explain a drill: what it runs, what can break (not which), how it is scored."""
-    d = described(loader.load_file(loader.find(name, drills_dir), CHECKER))
+    d = described(loader.load_file(loader.find(name, drills_dir), CHECKS))
     if as_json:
         typer.echo(json.dumps(d))
         return
@@ -127,7 +127,7 @@ def show(
 def validate(path: Path = typer.Argument(..., help="A drill file."), as_json: bool = JSON) -> None:
     """Check a drill file; every error at once, with its line and YAML path."""
     try:
-        drill = loader.load_file(path, CHECKER)
+        drill = loader.load_file(path, CHECKS)
     except loader.DrillFileError as exc:
         if as_json:
             typer.echo(

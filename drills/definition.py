@@ -18,7 +18,16 @@ class FaultCatalogue(Protocol):
     def problems(self, fault: str, params: Mapping[str, str], replicas: tuple[str, ...]) -> list[tuple[str, str]]: ...
 
 
+class DrillChecks(FaultCatalogue, Protocol):
+    """Everything the loader checks beyond the file itself (playbooks.checks.CHECKS answers):
+    the fault catalogue, and whether the drill's playbook is where `drill hint` will look."""
+
+    def playbook_problem(self, name: str, drill_file: str) -> str | None: ...  # None: found
+
+
 MILESTONES = ("fault_injected", "alert_fired", "acknowledged", "diagnosed", "mitigated", "resolved")
+# What a reference timeline (the original incident, HH:MM) may record.
+REFERENCE_EVENTS = (*MILESTONES, "hypothesis", "note")
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 OPPOSITE = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+NUMBER = r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+"  # 400, 0.02, .5: never 4.0.0, so float() always reads it
 CONDITION = re.compile(
-    r"^\s*(?:(?P<sli>[a-z_0-9]+)\s+)?(?P<op>>=|<=|>|<)\s*(?P<value>-?[0-9.]+)\s+for\s+(?P<hold>[0-9.]+)s\s*$"
+    rf"^\s*(?:(?P<sli>[a-z_0-9]+)\s+)?(?P<op>>=|<=|>|<)\s*(?P<value>-?(?:{NUMBER}))\s+for\s+(?P<hold>{NUMBER})s\s*$"
 )
 
 DEFAULT_RULES = (

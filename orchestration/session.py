@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from chaos.faults import CHECKER
 from doors.clock import quarter
 from doors.kit import Doors
 from drills import loader
@@ -19,6 +18,7 @@ from orchestration.bus import Bus, Happened, Message
 from orchestration.subscribers import Narrator, StoreWriter
 from orchestration.world import RealWorld
 from playbooks.autopilot import Autopilot
+from playbooks.checks import CHECKS
 from scoreboard import render
 from scoreboard.scoring import Scorecard, score
 from scoreboard.store import RunRow, Store
@@ -86,7 +86,7 @@ def run_drill(
 ) -> Finished:
     """Load and check the drill, then (only then) open the store and start: a broken drill file
     or a missing engine leaves no database and no run behind."""
-    drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKER)
+    drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS)
     doors.runtime  # noqa: B018 - connect now: no engine, no run on the scoreboard
     store = Store(db, doors.clock, create=True)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
@@ -150,6 +150,6 @@ def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Score
             f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "
             "the full record opens once it has ended"
         )
-    drill = loader.load_file(Path(row.drill_file), CHECKER)
+    drill = loader.load_file(Path(row.drill_file), CHECKS)
     events = store.events(run_id)
     return row, drill, events, score(events, drill.rubric)

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chaos import inject
-from chaos.faults import CHECKER
 from chaos.target import Target
 from doors.kit import Doors
 from doors.runtime import Reaped
 from drills import loader
 from drills.errors import DrillError, UsageError
+from playbooks.checks import CHECKS
 from scoreboard.scoring import score
 from scoreboard.store import Store
 from stack import provision
@@ -74,7 +74,7 @@ def abandon(store: Store, run_id: str) -> str | None:
     detail = "the run's controller was lost; `drill down` removed the stack"
     store.append(run_id, "aborted", "drill", detail, impact)
     try:
-        rubric = loader.load_file(Path(row.drill_file), CHECKER).rubric
+        rubric = loader.load_file(Path(row.drill_file), CHECKS).rubric
         scores = score(store.events(run_id), rubric).as_dict()
     except DrillError:
         scores = {}

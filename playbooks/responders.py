@@ -12,11 +12,11 @@ from pathlib import Path
 
 import playbooks
 from chaos import faults
-from chaos.faults import CHECKER
 from doors.clock import wait_for
 from drills.definition import Drill
 from drills.errors import DrillError, UsageError
 from drills.loader import load_file
+from playbooks.checks import CHECKS
 from scoreboard.store import RunRow, Store
 from scoreboard.timeline import Event, first
 
@@ -48,7 +48,7 @@ def grade(category: str, drill: Drill, fault: str, injected: bool) -> Grade:
 
 def _run_and_drill(store: Store, run_id: str | None) -> tuple[RunRow, Drill]:
     row = store.active_run(run_id)
-    return row, load_file(Path(row.drill_file), CHECKER)
+    return row, load_file(Path(row.drill_file), CHECKS)
 
 
 def ack(store: Store, run_id: str | None, by: str) -> Event:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from chaos.faults import CHECKER
 from doors.fakes import FakeClock
 from drills.definition import Drill, Variant
 from drills.loader import builtin_files, load_file
 from orchestration import controller
 from orchestration.bus import Bus
 from orchestration.subscribers import StoreWriter
+from playbooks.checks import CHECKS
 from scoreboard.scoring import score
 from scoreboard.store import Store
 from scoreboard.timeline import milestones, outcome
@@ -92,7 +92,7 @@ class FakeWorld:
 
 @pytest.fixture
 def drill() -> Drill:
-    return replace(load_file(builtin_files()["traffic-tango"], CHECKER), time_limit_s=120.0)
+    return replace(load_file(builtin_files()["traffic-tango"], CHECKS), time_limit_s=120.0)
 
 
 def make_run(drill: Drill, tmp_path: Path, world: FakeWorld | None = None, **kw: object) -> controller.Run:

@@ -27,6 +27,9 @@ def test_parses_the_drill_file_form() -> None:
         ("latency_p95 > 400 for 10s", None, "unknown SLI 'latency_p95'"),
         ("p95_latency_ms > 400 for 10s", "< 500 for 5s", "overlaps the firing condition"),
         ("p95_latency_ms > 400 for 10s", "soon", "clear 'soon' is not"),
+        ("p95_latency_ms > 4.0.0 for 3s", None, "is not '<sli> <op> <number> for <seconds>s'"),
+        ("p95_latency_ms > 400 for 1..5s", None, "is not '<sli> <op> <number> for <seconds>s'"),
+        ("p95_latency_ms > 400 for 10s", "< 3.0.0 for 5s", "clear '< 3.0.0 for 5s' is not"),
     ],
 )
 def test_bad_rules_say_what_is_right(when: str, clear: str | None, needle: str) -> None:

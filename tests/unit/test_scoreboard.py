@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import playbooks
-from chaos.faults import CHECKER
 from drills.loader import builtin_files, load_file
+from playbooks.checks import CHECKS
 from scoreboard import leaderboard, postmortem, report
 from scoreboard.scoring import score
 from scoreboard.store import RunRow, Store
 from scoreboard.timeline import line
 
-DRILL = load_file(builtin_files()["traffic-tango"], CHECKER)
+DRILL = load_file(builtin_files()["traffic-tango"], CHECKS)
 MEASURES = playbooks.measures(DRILL.playbook, DRILL.source)
 
 

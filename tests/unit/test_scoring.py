@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from chaos.faults import CHECKER
 from drills.loader import builtin_files, load_file
+from playbooks.checks import CHECKS
 from playbooks.responders import grade
 from scoreboard.scoring import linear, score
 from scoreboard.store import Store
 from scoreboard.timeline import Event, milestones, ordered
 
-DRILL = load_file(builtin_files()["traffic-tango"], CHECKER)
+DRILL = load_file(builtin_files()["traffic-tango"], CHECKS)
 
 
 def ev(offset: float, name: str, **data: object) -> Event:
