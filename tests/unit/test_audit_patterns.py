@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-from cli.main import app
 from typer.testing import CliRunner
 
 from chaos.audit import at_or_above, audit_text, explain, run
+from cli.main import app
 from drills.errors import UsageError
 
 TIMEOUTS = "defaults\n    mode {mode}\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n"
