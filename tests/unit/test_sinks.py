@@ -63,9 +63,27 @@ def test_a_dead_webhook_never_stalls_the_caller() -> None:
     assert sink.delivered == 0 and sink.dropped == 5
 
 
-def test_webhook_must_be_local() -> None:
-    with pytest.raises(UsageError, match="--webhook"):
-        WebhookSink("https://hooks.slack.com/services/x")
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("ftp://hooks.example.invalid/services/T0/B0/secret", "expected an http(s) URL"),
+        ("hooks.example.invalid/services/T0/B0/secret", "expected an http(s) URL"),
+        ("https:///services/T0/B0/secret", "expected an http(s) URL"),
+        ("https://me:pw@hooks.example.invalid/services/T0/B0/secret", "no user:password@"),
+        ("https://hooks.example.invalid:99999/services/T0/B0/secret", "the port is not a number"),
+    ],
+)
+def test_a_webhook_must_be_an_http_url_and_its_secret_path_is_not_shown(url: str, needle: str) -> None:
+    with pytest.raises(UsageError, match="--webhook") as caught:
+        WebhookSink(url)
+    assert needle in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_any_https_webhook_is_accepted_without_sending_anything() -> None:
+    """A Slack incoming webhook's URL: accepted (nothing is posted until an alert is sent)."""
+    sink = WebhookSink("https://hooks.slack.com/services/T0/B0/secret")
+    sink.close()
+    assert sink.delivered == sink.dropped == 0 and sink.shown == "https://hooks.slack.com/..."
 
 
 def test_prometheus_text_carries_slis_shares_and_firing_rules() -> None:
