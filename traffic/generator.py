@@ -13,6 +13,7 @@ caller's context says otherwise), one handshake per kept-alive connection, not p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 from collections.abc import Callable
@@ -58,10 +59,16 @@ class Connections:
             conn[1].close()
         self._slots.release()
 
-    def close(self) -> None:
-        for _, writer in self._idle:
-            writer.close()
+    async def close(self, timeout_s: float = 1.0) -> None:
+        """Close the idle connections and give them a moment to finish (TLS says goodbye first)."""
+        writers = [writer for _, writer in self._idle]
         self._idle.clear()
+        for writer in writers:
+            writer.close()
+        if writers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
 
 
 class Generator:
@@ -133,4 +140,4 @@ class Generator:
         finally:
             for task in pending:
                 task.cancel()
-            pool.close()
+            await pool.close()

@@ -85,10 +85,8 @@ def _check_handshake(sock: socket.socket, target: Target, context: ssl.SSLContex
             "give --ca-file FILE with the CA that signed it (or --insecure to skip the check)"
         ) from None
     except ssl.SSLError as exc:
-        raise UsageError(
-            f"{where}: TLS handshake failed ({exc.reason or exc}); is it https? (http:// if not)"
-        ) from None
+        raise UsageError(f"{where}: TLS handshake failed ({exc.reason or exc}); is it https? (else http://)") from None
     except TimeoutError:
-        raise UsageError(f"{where}: no TLS answer within {timeout_s:g}s; is it https? (http:// if not)") from None
+        raise UsageError(f"{where}: no TLS answer within {timeout_s:g}s; is it https? (else http://)") from None
     except OSError as exc:
         raise UsageError(f"{where}: TLS handshake failed ({exc.strerror or exc})") from None
