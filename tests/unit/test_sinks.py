@@ -103,3 +103,47 @@ def test_metrics_server_serves_on_loopback_and_refuses_a_taken_port() -> None:
             MetricsServer(server.port)
     finally:
         server.close()
+
+
+class Slack(BaseHTTPRequestHandler):
+    """Answers as a Slack incoming webhook does: 200 "ok", or a status with a one-word reason."""
+
+    status: ClassVar[int] = 200
+    posts: ClassVar[int] = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        Slack.posts += 1
+        body = b"ok" if Slack.status == 200 else b"no_service\n"
+        self.send_response(Slack.status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.mark.parametrize(
+    ("status", "posts", "delivered"),
+    [(200, 1, 1), (404, 1, 0), (400, 1, 0), (403, 1, 0), (429, 2, 0), (500, 2, 0), (503, 2, 0)],
+)
+def test_a_refusal_is_not_retried_and_its_reason_is_reported(status: int, posts: int, delivered: int) -> None:
+    Slack.status, Slack.posts = status, 0
+    server = HTTPServer(("127.0.0.1", 0), Slack)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    port = server.server_address[1]
+    sink = WebhookSink(f"http://127.0.0.1:{port}/services/T0/B0/secret", attempts=2)
+    try:
+        sink.send(EVENT)
+        sink.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (Slack.posts, sink.delivered, sink.dropped) == (posts, delivered, 1 - delivered)
+    if not delivered:
+        assert sink.last_failure == f"{status} no_service"
+        assert (
+            sink.summary()
+            == f"webhook http://127.0.0.1:{port}/...: 1 of 1 alerts not delivered (last: {sink.last_failure})"
+        )
