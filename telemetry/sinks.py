@@ -136,7 +136,7 @@ class WebhookSink:
                     with attempt:
                         self._post(event)
                 self.delivered += 1
-            except (OSError, http.client.HTTPException) as exc:
+            except Exception as exc:  # whatever went wrong, the thread lives on for the next alert
                 self.dropped += 1
                 self.last_failure = failure_reason(exc)
 
