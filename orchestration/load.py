@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from doors.balancer import BalancerApi
+from doors.tls import Trust
 from drills.errors import Interrupted, UsageError
 from drills.rules import AlertRule, default_rules
 from stack.handle import RunStack
@@ -34,6 +35,7 @@ class LoadSpec:
     slo_ms: float = 400.0
     window_s: float = 5.0
     seed: int = 0
+    trust: Trust = field(default_factory=Trust)
 
     def __post_init__(self) -> None:
         if not 0 < self.rps <= MAX_RPS:
@@ -102,7 +104,8 @@ def run_load(
     `stop` ends it early, `on_sample` sees every answer, and keep_samples=False keeps a long
     run's memory flat (the report is then built from the drill's own records)."""
     target = Target.parse(spec.url)
-    check_reachable(target)
+    context = spec.trust.context() if target.tls else None
+    check_reachable(target, context)
     view = BalancerView(balancer) if balancer is not None else None
     expected = expected_from_weights(view.weights()) if view is not None else {}
     metrics = MetricsServer(metrics_port) if metrics_port is not None else None
@@ -124,7 +127,8 @@ def run_load(
             on_sample(sample)
 
     arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
-    generator = Generator(target, arrivals, Audience(spec.users, seed=spec.seed, fixed_path=spec.path), record)
+    audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path)
+    generator = Generator(target, arrivals, audience, record, context)
     monitor.in_flight = generator.in_flight.values
     if view is not None:
         view.begin()
@@ -183,15 +187,19 @@ def load_command(
     webhook: str | None,
     metrics_port: int | None,
     progress: Callable[[str], None],
+    trust: Trust = Trust(),
 ) -> LoadResult:
-    """`drill load`: resolve the target, wire the sinks, run, and close what was opened."""
+    """`drill load`: resolve the target, wire the sinks, run, and close what was opened.
+
+    The CA file trusts the webhook's server too (in addition to the system's CAs, so Slack
+    still verifies); --insecure is for the load target only."""
     balancer = None
     if stack is not None:
         url, balancer = stack.endpoints.url, stack.balancer
     if url is None:
         raise UsageError("give --url URL or --run RUN_ID (one of them)")
-    spec = LoadSpec(url, rps, duration_s, users, model, path, slo_ms)
-    hook = WebhookSink(webhook) if webhook else None
+    spec = LoadSpec(url, rps, duration_s, users, model, path, slo_ms, trust=trust)
+    hook = WebhookSink(webhook, trust=Trust(ca_file=trust.ca_file)) if webhook else None
     sinks: list[Sink] = [TerminalSink(progress), *([hook] if hook else [])]
     last = [-1]
 
@@ -210,3 +218,5 @@ def load_command(
     finally:
         if hook is not None:
             hook.close()
+            if hook.dropped:
+                progress(hook.summary())

@@ -5,50 +5,37 @@ streams are the cheapest Python client per request (about 95 us CPU, 0.67x wrk),
 costs 2.7x that and httpx cannot reach 1,000 req/s. An open model: a request is due at its
 scheduled time whatever the earlier ones are doing; latency runs from that time, and a send
 that could not leave on time (no free connection, a busy loop) is counted late.
+
+Any http(s) target: TLS through the stdlib's ssl on the same streams (verified unless the
+caller's context says otherwise), one handshake per kept-alive connection, not per request;
+on loopback that costs about 40 us CPU more per request than plain HTTP (160 -> 200 us).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from drills.errors import UsageError
+from traffic.http1 import exchange
 from traffic.sample import Sample
 from traffic.schedule import Arrivals, Audience
+from traffic.target import Target, check_reachable
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+__all__ = ["Connections", "Generator", "Target", "check_reachable"]
+
 MAX_CONNECTIONS = 256
 REQUEST_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class Target:
-    host: str
-    port: int
-    base_path: str
-
-    @classmethod
-    def parse(cls, url: str) -> Target:
-        parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise UsageError(f"--url {url!r}: expected http://127.0.0.1:PORT[/path]")
-        if parts.hostname not in LOOPBACK:
-            raise UsageError(f"--url {url!r}: drill sends load only to this machine (127.0.0.1 or localhost)")
-        try:
-            port = parts.port or 80
-        except ValueError:
-            raise UsageError(f"--url {url!r}: the port is not a number between 1 and 65535") from None
-        return cls(parts.hostname, port, parts.path.rstrip("/"))
 
 
 class Connections:
     """A bounded pool of keep-alive connections; waiting for one makes a send late."""
 
-    def __init__(self, target: Target, limit: int = MAX_CONNECTIONS) -> None:
+    def __init__(self, target: Target, context: ssl.SSLContext | None = None, limit: int = MAX_CONNECTIONS) -> None:
         self.target = target
+        self._tls = (context or ssl.create_default_context()) if target.tls else None
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self._slots = asyncio.Semaphore(limit)
 
@@ -57,7 +44,7 @@ class Connections:
         if self._idle:
             return self._idle.pop()
         try:
-            reader, writer = await asyncio.open_connection(self.target.host, self.target.port)
+            reader, writer = await asyncio.open_connection(self.target.host, self.target.port, ssl=self._tls)
         except BaseException:
             self._slots.release()
             raise
@@ -73,50 +60,37 @@ class Connections:
             conn[1].close()
         self._slots.release()
 
-    def close(self) -> None:
-        for _, writer in self._idle:
-            writer.close()
+    async def close(self, timeout_s: float = 1.0) -> None:
+        """Close the idle connections and give them a moment to finish (TLS says goodbye first)."""
+        writers = [writer for _, writer in self._idle]
         self._idle.clear()
-
-
-async def _exchange(
-    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
-) -> tuple[int, int, str, bool]:
-    """Send one request; return (status, body bytes, X-Served-By, keep-alive)."""
-    reader, writer = conn
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length, replica, keep = 0, "", lines[0].startswith(b"HTTP/1.1")  # HTTP/1.0 closes unless told
-
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        key = name.strip().lower()
-        if key == b"content-length":
-            length = int(value)
-        elif key == b"x-served-by":
-            replica = value.strip().decode()
-        elif key == b"connection":
-            keep = value.strip().lower() == b"keep-alive" or (keep and value.strip().lower() != b"close")
-    if length:
-        await reader.readexactly(length)
-    return status, length, replica, keep
+        for writer in writers:
+            writer.close()
+        if writers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
 
 
 class Generator:
     """Runs one bounded load: `arrivals` from `audience` against `target`, samples to `on_sample`."""
 
     def __init__(
-        self, target: Target, arrivals: Arrivals, audience: Audience, on_sample: Callable[[Sample], None]
+        self,
+        target: Target,
+        arrivals: Arrivals,
+        audience: Audience,
+        on_sample: Callable[[Sample], None],
+        context: ssl.SSLContext | None = None,
     ) -> None:
         self.target = target
+        self.context = context
         self.arrivals = arrivals
         self.audience = audience
         self.on_sample = on_sample
         self.sent = 0
         self.in_flight: dict[int, tuple[float, int]] = {}  # request number -> (scheduled offset, user)
-        self._host = f"Host: {target.host}:{target.port}\r\nUser-Agent: drill-load\r\n\r\n".encode()
+        self._host = f"Host: {target.authority}\r\nUser-Agent: drill-load\r\n\r\n".encode()
 
     async def _one(self, pool: Connections, t0: float, offset: float, user: int, path: str) -> None:
         loop = asyncio.get_running_loop()
@@ -131,10 +105,10 @@ class Generator:
                 conn = await pool.acquire()
                 send_delay = loop.time() - due
                 request = b"GET " + (self.target.base_path + path).encode() + b" HTTP/1.1\r\n" + self._host
-                status, size, replica, reusable = await _exchange(conn, request)
+                status, size, replica, reusable = await exchange(*conn, request)
         except TimeoutError:
             error = f"no answer within {REQUEST_TIMEOUT_S:g}s"
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError) as exc:
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         finally:
             if conn is not None:
@@ -146,7 +120,7 @@ class Generator:
         """Send on schedule; stop at the schedule's end (or when `stop()` says so), then wait
         (bounded) for answers."""
         loop = asyncio.get_running_loop()
-        pool = Connections(self.target)
+        pool = Connections(self.target, self.context)
         pending: set[asyncio.Task[None]] = set()
         t0 = loop.time()
         stop_at = t0 + (deadline_s if deadline_s is not None else self.arrivals.duration_s)
@@ -167,12 +141,4 @@ class Generator:
         finally:
             for task in pending:
                 task.cancel()
-            pool.close()
-
-
-def check_reachable(target: Target, timeout_s: float = 3.0) -> None:
-    """Fail fast with a clear error when nothing listens at the target."""
-    try:
-        socket.create_connection((target.host, target.port), timeout=timeout_s).close()
-    except OSError as exc:
-        raise UsageError(f"--url http://{target.host}:{target.port}: cannot connect ({exc.strerror or exc})") from None
+            await pool.close()

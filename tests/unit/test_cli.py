@@ -99,8 +99,15 @@ def test_every_command_has_a_purpose_and_an_example(tmp_path: Path, command: lis
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["load", "--url", "http://example.com/"], "drill sends load only to this machine"),
-        (["load", "--url", "ftp://127.0.0.1/"], "expected http://127.0.0.1:PORT"),
+        (["load", "--url", "http://drill-target.invalid/"], "--url http://drill-target.invalid: cannot resolve"),
+        (["load", "--url", "ftp://127.0.0.1/"], "expected http(s)://HOST[:PORT][/path]"),
+        (["load", "--url", "http:///health"], "no host; expected http(s)://HOST"),
+        (["load", "--url", "https://127.0.0.1:99999/"], "the port is not a number between 1 and 65535"),
+        (
+            ["load", "--url", "https://127.0.0.1:9/", "--ca-file", "/nonexistent/ca.pem"],
+            "--ca-file /nonexistent/ca.pem",
+        ),
+        (["load", "--url", "http://127.0.0.1:9/", "--webhook", "hooks.slack.com/services/T0/B0/x"], "--webhook"),
         (["load", "--url", "http://127.0.0.1:9/", "--rps", "0"], "--rps must be between 1 and"),
         (["load"], "give --url URL or --run RUN_ID"),
         (["load", "--run", "abcdef"], "--run abcdef: no such run is up"),

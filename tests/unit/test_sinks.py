@@ -63,9 +63,27 @@ def test_a_dead_webhook_never_stalls_the_caller() -> None:
     assert sink.delivered == 0 and sink.dropped == 5
 
 
-def test_webhook_must_be_local() -> None:
-    with pytest.raises(UsageError, match="--webhook"):
-        WebhookSink("https://hooks.slack.com/services/x")
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("ftp://hooks.example.invalid/services/T0/B0/secret", "expected an http(s) URL"),
+        ("hooks.example.invalid/services/T0/B0/secret", "expected an http(s) URL"),
+        ("https:///services/T0/B0/secret", "expected an http(s) URL"),
+        ("https://me:pw@hooks.example.invalid/services/T0/B0/secret", "no user:password@"),
+        ("https://hooks.example.invalid:99999/services/T0/B0/secret", "the port is not a number"),
+    ],
+)
+def test_a_webhook_must_be_an_http_url_and_its_secret_path_is_not_shown(url: str, needle: str) -> None:
+    with pytest.raises(UsageError, match="--webhook") as caught:
+        WebhookSink(url)
+    assert needle in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_any_https_webhook_is_accepted_without_sending_anything() -> None:
+    """A Slack incoming webhook's URL: accepted (nothing is posted until an alert is sent)."""
+    sink = WebhookSink("https://hooks.slack.com/services/T0/B0/secret")
+    sink.close()
+    assert sink.delivered == sink.dropped == 0 and sink.shown == "https://hooks.slack.com/..."
 
 
 def test_prometheus_text_carries_slis_shares_and_firing_rules() -> None:
@@ -85,3 +103,47 @@ def test_metrics_server_serves_on_loopback_and_refuses_a_taken_port() -> None:
             MetricsServer(server.port)
     finally:
         server.close()
+
+
+class Slack(BaseHTTPRequestHandler):
+    """Answers as a Slack incoming webhook does: 200 "ok", or a status with a one-word reason."""
+
+    status: ClassVar[int] = 200
+    posts: ClassVar[int] = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        Slack.posts += 1
+        body = b"ok" if Slack.status == 200 else b"no_service\n"
+        self.send_response(Slack.status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.mark.parametrize(
+    ("status", "posts", "delivered"),
+    [(200, 1, 1), (404, 1, 0), (400, 1, 0), (403, 1, 0), (429, 2, 0), (500, 2, 0), (503, 2, 0)],
+)
+def test_a_refusal_is_not_retried_and_its_reason_is_reported(status: int, posts: int, delivered: int) -> None:
+    Slack.status, Slack.posts = status, 0
+    server = HTTPServer(("127.0.0.1", 0), Slack)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    port = server.server_address[1]
+    sink = WebhookSink(f"http://127.0.0.1:{port}/services/T0/B0/secret", attempts=2)
+    try:
+        sink.send(EVENT)
+        sink.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (Slack.posts, sink.delivered, sink.dropped) == (posts, delivered, 1 - delivered)
+    if not delivered:
+        assert sink.last_failure == f"{status} no_service"
+        assert (
+            sink.summary()
+            == f"webhook http://127.0.0.1:{port}/...: 1 of 1 alerts not delivered (last: {sink.last_failure})"
+        )
