@@ -10,12 +10,12 @@ import typer
 from chaos import audit as audit_rules
 from chaos import faults, inject
 from chaos.target import Target
-from cli.common import doors
+from cli.common import doors, typer_app
 from drills.errors import Interrupted
 from stack.handle import open_stack
 from stack.rundir import check_run_id
 
-chaos_app = typer.Typer(help="Inject and revert faults on a running stack (for facilitators).", no_args_is_help=True)
+chaos_app = typer_app(help="Inject and revert faults on a running stack (for facilitators).", no_args_is_help=True)
 
 RUN = typer.Option(..., "--run", help="The run whose stack to act on (`drill status` lists them).")
 PARAM = typer.Option(None, "--param", "-p", help="key=value, repeatable (e.g. server=app2, route=runtime).")
@@ -113,3 +113,7 @@ def audit(
 def register(app: typer.Typer) -> None:
     app.add_typer(chaos_app, name="chaos")
     app.command(epilog="Example: drill audit /etc/haproxy/haproxy.cfg --fail-on error")(audit)
+
+
+app = typer_app()
+register(app)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import getpass
+import os
 from pathlib import Path
 
 import typer
@@ -35,3 +37,15 @@ def store_if_any(db: Path | None) -> Store | None:
 
 def progress(line: str) -> None:
     typer.echo(line, err=True)
+
+
+AS = typer.Option(None, "--as", help="Who you are on the timeline (default: $DRILL_RESPONDER or your login).")
+
+
+def who_is(name: str | None) -> str:
+    return name or os.environ.get("DRILL_RESPONDER") or getpass.getuser()
+
+
+def typer_app(**settings: object) -> typer.Typer:
+    """A module's commands. Plain help (no rich: importing it would cost every command 50 ms)."""
+    return typer.Typer(rich_markup_mode=None, add_completion=False, **settings)  # type: ignore[arg-type]

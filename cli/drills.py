@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from cli.common import DRILLS_DIR
+from cli.common import DRILLS_DIR, typer_app
 from drills import loader
 from drills.definition import Drill
 from drills.errors import DrillError
@@ -154,3 +154,7 @@ def register(app: typer.Typer) -> None:
     }
     for name, (function, example) in commands.items():
         app.command(name, epilog=f"Example: {example}")(function)
+
+
+app = typer_app()
+register(app)

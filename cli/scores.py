@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 import playbooks
-from cli.common import DB, store
+from cli.common import DB, store, typer_app
 from drills.errors import UsageError
 from orchestration.session import stored
 from scoreboard import leaderboard, postmortem, render, report
@@ -141,3 +141,7 @@ def register(app: typer.Typer) -> None:
     }
     for name, (function, example) in commands.items():
         app.command(name, epilog=f"Example: {example}")(function)
+
+
+app = typer_app()
+register(app)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import DB, doors, progress, store_if_any
+from cli.common import DB, doors, progress, store_if_any, typer_app
 from doors.tls import Trust
 from drills.errors import UsageError
 from orchestration import load as traffic_load
@@ -19,7 +19,7 @@ from stack.handle import open_stack
 from stack.rundir import RunDir, check_run_id
 from stack.spec import StackSpec
 
-images_app = typer.Typer(help="Build the stack's container images.", no_args_is_help=True)
+images_app = typer_app(help="Build the stack's container images.", no_args_is_help=True)
 
 
 @images_app.command("build", epilog="Example: drill images build --base local")
@@ -143,3 +143,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(images_app, name="images")
     for name, (function, example) in EXAMPLES.items():
         app.command(name, epilog=f"Example: {example}")(function)
+
+
+app = typer_app()
+register(app)

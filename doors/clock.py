@@ -13,8 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from tenacity import RetryCallState, RetryError, Retrying, retry_if_result, wait_fixed
-
 from drills.errors import DrillError, StackTimeout
 
 Probe = Callable[[], tuple[bool, str]]
@@ -47,6 +45,8 @@ def quarter(moment: datetime) -> str:
 
 def wait_for(what: str, probe: Probe, deadline_s: float, interval_s: float = 0.2, clock: Clock = SYSTEM_CLOCK) -> str:
     """Poll `probe` until it holds; return what it saw then, or raise StackTimeout."""
+    from tenacity import RetryCallState, RetryError, Retrying, retry_if_result, wait_fixed  # not at start-up
+
     seen = ["nothing yet"]
     started = clock.now()
 

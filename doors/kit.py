@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from doors.balancer import BalancerApi, RuntimeApi
-from doors.clock import SYSTEM_CLOCK, Clock
-from doors.http import HttpProbe, UrllibProbe
-from doors.runtime import ContainerRuntime
+if TYPE_CHECKING:  # the real doors are imported by real(): a responder's command needs few of them
+    from doors.balancer import BalancerApi
+    from doors.clock import Clock
+    from doors.http import HttpProbe
+    from doors.runtime import ContainerRuntime
 
 
 @dataclass(frozen=True)
@@ -37,4 +39,8 @@ def _docker() -> ContainerRuntime:
 
 
 def real() -> Doors:
+    from doors.balancer import RuntimeApi
+    from doors.clock import SYSTEM_CLOCK
+    from doors.http import UrllibProbe
+
     return Doors(_docker, SYSTEM_CLOCK, UrllibProbe(), RuntimeApi)

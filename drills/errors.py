@@ -31,3 +31,7 @@ class Interrupted(DrillError):
     """Ctrl-C: whatever was started has been torn down."""
 
     exit_code = 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: end a command the way Ctrl-C does (faults reverted, stacks removed), without asking."""

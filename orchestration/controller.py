@@ -17,17 +17,13 @@ from typing import Any, Protocol
 
 from doors.clock import Clock
 from drills.definition import Drill, Recovery, Variant
-from drills.errors import DrillError
+from drills.errors import DrillError, Terminated
 from orchestration.bus import Beat, Bus, Happened, Seen
 from scoreboard.store import Store
 from telemetry.rules import AlertEvent
 from telemetry.windows import Slis
 
 TICK_S = 0.5
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM: abort at once, without asking."""
 
 
 class BaselineFailed(DrillError):

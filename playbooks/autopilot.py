@@ -15,7 +15,7 @@ import threading
 from chaos import audit
 from doors.clock import wait_for
 from drills.errors import DrillError
-from playbooks import responders
+from playbooks import grading, responders
 from playbooks.repair import repair
 from scoreboard.store import Store
 from scoreboard.timeline import first
@@ -64,7 +64,7 @@ class Autopilot:
         self._rule_out_database()
         findings, state = self._inspect_balancer()
         summary = "; ".join(f"{f.rule} at line {f.line}" for f in findings) or state
-        responders.diagnose(self.store, self.run_id, NAME, "balancer", summary)
+        grading.diagnose(self.store, self.run_id, NAME, "balancer", summary)
         self._fix(findings)
         self._wait_event("drill to observe recovery", "mitigated", self.time_limit_s)
         for _ in range(20):  # declare once drill agrees; a premature one is recorded (and costs)

@@ -9,7 +9,7 @@ import pytest
 
 from drills.loader import builtin_files, load_file
 from playbooks.checks import CHECKS
-from playbooks.responders import grade
+from playbooks.grading import grade
 from scoreboard.scoring import linear, score
 from scoreboard.store import Store
 from scoreboard.timeline import Event, milestones, ordered
