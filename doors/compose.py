@@ -1,6 +1,7 @@
 """The one door to the compose CLI: `docker compose` where the plugin exists, else
-`docker-compose` (what Debian ships). Only up and down go through it; inspection goes
-through the Docker SDK (chaos.engine), which is faster and gives structured answers."""
+`docker-compose` (what Debian ships). Only `up` goes through it: a stack comes down by its
+label, and is inspected, through the Docker SDK (doors.engine), which is faster and gives
+structured answers."""
 
 from __future__ import annotations
 
@@ -57,9 +58,6 @@ class Compose:
 
     def up(self, project: str, compose_file: Path, timeout: float = 180) -> None:
         self._run(project, compose_file, ["up", "--detach", "--no-build"], timeout)
-
-    def down(self, project: str, compose_file: Path, timeout: float = 120) -> None:
-        self._run(project, compose_file, ["down", "--volumes", "--remove-orphans", "--timeout", "5"], timeout)
 
 
 def _explain(project: str, verb: str, output: str) -> DrillError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +115,6 @@ class DockerEngine:
     def compose_up(self, project: str, compose_file: Path) -> None:
         Compose.detect().up(project, compose_file)
 
-    def compose_down(self, project: str, compose_file: Path) -> None:
-        Compose.detect().down(project, compose_file)
-
     def run_in_netns(self, run_id: str, service: str, image: str, argv: list[str]) -> tuple[int, str]:
         """Run argv in a throwaway container sharing the service's network namespace, with
         NET_ADMIN (for tc), labelled with the run and removed before returning."""
@@ -159,8 +157,8 @@ class DockerEngine:
         """Force-remove every container, network and volume with the run's label (all runs if None)."""
         filters = {"label": self._labels(run_id)}
         containers = self.client.containers.list(all=True, filters=filters)
-        for container in containers:
-            _ignore_missing(lambda c=container: c.remove(force=True, v=True))
+        with ThreadPoolExecutor(max_workers=max(1, min(len(containers), 8))) as pool:
+            list(pool.map(lambda c: _ignore_missing(lambda: c.remove(force=True, v=True)), containers))
         networks = self.client.networks.list(filters=filters)
         for network in networks:
             _ignore_missing(network.remove)

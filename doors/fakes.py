@@ -224,10 +224,6 @@ class FakeRuntime:
         self.containers_by_run[run_id] = found
         self.actions.append(f"compose up {project}")
 
-    def compose_down(self, project: str, compose_file: Path) -> None:
-        self.actions.append(f"compose down {project}")
-        self.reap(project.removeprefix("drill-"))
-
     def containers(self, run_id: str | None = None) -> list[ContainerInfo]:
         runs = [run_id] if run_id else list(self.containers_by_run)
         return sorted((c for r in runs for c in self.containers_by_run.get(r, {}).values()), key=lambda c: c.name)

@@ -52,7 +52,7 @@ def down_runs(doors: Doors, run_id: str | None, machine_wide: bool, store: Store
             yield message
         yield (
             f"run {rid} down in {doors.clock.now() - started:.1f}s "
-            f"(swept {reaped.containers} containers, {reaped.networks} networks, {reaped.volumes} volumes left over)"
+            f"({reaped.containers} containers, {reaped.networks} networks, {reaped.volumes} volumes removed)"
         )
         closed = abandon(store, rid) if store else None
         if closed:

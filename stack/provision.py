@@ -6,7 +6,6 @@ stack is torn down before the error surfaces: nothing half-done is left running.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from stack.spec import IMAGES, StackSpec, render_compose, render_config, stack_e
 
 Progress = Callable[[str], None]
 READY_DEADLINE_S = 90.0
+POLL_S = 0.05  # each probe is a cheap local call; a slower poll only adds to `drill up`
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Provisioning:
     balancer: BalancerApi | None = None  # once the runtime API's port is known
 
     def wait(self, what: str, probe: Callable[[], tuple[bool, str]]) -> str:
-        return wait_for(what, probe, READY_DEADLINE_S, clock=self.doors.clock)
+        return wait_for(what, probe, READY_DEADLINE_S, POLL_S, clock=self.doors.clock)
 
 
 def _check_images(p: Provisioning) -> None:
@@ -171,14 +171,12 @@ def _abandon(doors: Doors, p: Provisioning) -> None:
 
 
 def down(doors: Doors, run_id: str) -> Reaped:
-    """Remove the run's stack: compose down if the run's directory survives, then reap by label.
-    (An applied fault is reverted first by the layer that knows faults: orchestration.teardown.)"""
-    run = RunDir(run_id)
-    if run.compose_file.is_file():
-        with contextlib.suppress(DrillError):  # the label sweep below is the backstop
-            doors.runtime.compose_down(project_name(run_id), run.compose_file)
+    """Remove the run's stack by its label: every container (at once, in parallel: a drill's
+    stack needs no graceful stop), then its networks and volumes; then the run's directory.
+    The same sweep works after a crash, with or without the directory. (An applied fault is
+    reverted first by the layer that knows faults: orchestration.teardown.)"""
     reaped = doors.runtime.reap(run_id)
-    run.remove()
+    RunDir(run_id).remove()
     return reaped
 
 

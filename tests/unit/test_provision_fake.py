@@ -64,6 +64,5 @@ def test_down_after_a_crash_reverts_the_fault_then_removes_everything(
     assert fake.stack.config_path.read_bytes() != config
     reaped, message = teardown.down(fake.doors, fake.run_id)
     assert message is not None and message.startswith("reverted lb.weights-skew")
-    assert reaped.containers == 0, "compose down removed them; the label sweep found nothing left"
+    assert reaped.containers == 5, "lb, db and three replicas, found by their label"
     assert fake.runtime.containers() == [] and not RunDir(fake.run_id, tmp_path).exists()
-    assert f"compose down drill-{fake.run_id}" in fake.runtime.actions
