@@ -77,7 +77,24 @@ def load(text: str, file: str, checks: DrillChecks) -> Drill:
     return drill
 
 
+MAX_FLOW_DEPTH = 64  # no drill needs more; PyYAML takes quadratic time to find out on its own
+
+
+def _flow_depth(text: str) -> int:
+    """How deep `[` and `{` nest (an upper bound: brackets inside quotes count too)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def _compose(text: str, file: str) -> yaml.Node | None:
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise DrillFileError(file, [f"{file}:1: drill: nested too deeply to be a drill file"])
     try:
         return yaml.compose(text)
     except yaml.YAMLError as exc:

@@ -56,11 +56,11 @@ def test_a_dead_webhook_never_stalls_the_caller() -> None:
         port = closed.getsockname()[1]  # nothing listens once this closes
     sink = WebhookSink(f"http://127.0.0.1:{port}/hook", attempts=2)
     started = time.monotonic()
-    for _ in range(5):
+    for _ in range(2):
         sink.send(EVENT)
-    assert time.monotonic() - started < 0.5, "send() must only enqueue"
+    assert time.monotonic() - started < 0.2, "send() must only enqueue"
     sink.close()
-    assert sink.delivered == 0 and sink.dropped == 5
+    assert sink.delivered == 0 and sink.dropped == 2
 
 
 @pytest.mark.parametrize(
