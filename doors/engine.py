@@ -41,6 +41,10 @@ def _info(container: Container) -> ContainerInfo:
         ports=tuple(ports),
         started_at=str(state.get("StartedAt") or ""),
         cpu_quota=int((attrs.get("HostConfig") or {}).get("CpuQuota") or 0),
+        addresses=tuple(
+            (name, str(net.get("IPAddress") or ""))
+            for name, net in ((attrs.get("NetworkSettings") or {}).get("Networks") or {}).items()
+        ),
     )
 
 

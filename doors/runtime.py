@@ -31,6 +31,7 @@ class ContainerInfo:
     ports: tuple[tuple[str, int], ...]  # (private port/proto, host port on 127.0.0.1)
     started_at: str = ""
     cpu_quota: int = 0
+    addresses: tuple[tuple[str, str], ...] = ()  # (network name, IP address) on each network it is on
 
     @property
     def running(self) -> bool:
@@ -38,6 +39,10 @@ class ContainerInfo:
 
     def port(self, private: str) -> int | None:
         return next((host for name, host in self.ports if name == private), None)
+
+    def address(self, network_suffix: str) -> str:
+        """Its IP on the network whose name ends with `network_suffix` ('' if none)."""
+        return next((ip for name, ip in self.addresses if name.endswith(network_suffix)), "")
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,7 @@ def load_command(
     still verifies); --insecure is for the load target only."""
     balancer = None
     if stack is not None:
-        url, balancer = stack.endpoints.url, stack.balancer
+        url, balancer = stack.endpoints.audience_url, stack.balancer
     if url is None:
         raise UsageError("give --url URL or --run RUN_ID (one of them)")
     spec = LoadSpec(url, rps, duration_s, users, model, path, slo_ms, trust=trust)

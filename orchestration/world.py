@@ -45,7 +45,7 @@ class Audience:
     def start(self, target: Target) -> None:
         d = self.drill
         bound = d.baseline_s + d.inject_window_s[1] + d.time_limit_s + d.recovery.sustain_s + 120
-        url = target.stack.endpoints.url
+        url = target.stack.endpoints.audience_url
         spec = LoadSpec(url, d.rps, bound, d.users, d.model, None, SLO_MS, seed=self.seed)
 
         def drive() -> None:

@@ -53,7 +53,8 @@ def check_mode(mode: str) -> None:
 def build_images(engine: ImageBuilder, mode: str, progress: Progress, force: bool = False) -> dict[str, str]:
     """Make sure drill/lb, drill/app and drill/db exist and match the shipped contexts."""
     check_mode(mode)
-    digests = {name: context_digest(images_dir() / name) for name in IMAGES}
+    base = context_digest(images_dir() / "base")  # the local base's package list: a change rebuilds all
+    digests = {name: context_digest(images_dir() / name)[:8] + base[:8] for name in IMAGES}
     stale = [name for name in IMAGES if force or not _current(engine, name, digests[name], mode)]
     for name in IMAGES:
         if name not in stale:
@@ -97,7 +98,9 @@ def _build_one(engine: ImageBuilder, name: str, base: str, digest: str, progress
 
 def ensure_local_base(engine: ImageBuilder, progress: Progress) -> None:
     """debootstrap a minimal bookworm with the stack's packages and import it as drill/base."""
-    if engine.image_labels(LOCAL_BASE) is not None:
+    digest = context_digest(images_dir() / "base")
+    labels = engine.image_labels(LOCAL_BASE)
+    if labels is not None and labels.get(DIGEST_LABEL) == digest:
         progress(f"{LOCAL_BASE}: exists, reused")
         return
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
@@ -127,7 +130,11 @@ def ensure_local_base(engine: ImageBuilder, progress: Progress) -> None:
         engine.import_rootfs(
             str(tarball),
             LOCAL_BASE,
-            ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 'CMD ["/bin/bash"]'],
+            [
+                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                'CMD ["/bin/bash"]',
+                f"LABEL {DIGEST_LABEL}={digest}",  # a changed package list makes a new base
+            ],
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

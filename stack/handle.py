@@ -44,4 +44,4 @@ def open_stack(doors: Doors, run_id: str) -> RunStack:
     if record is None or record.endpoints is None:
         raise UsageError(f"--run {run_id}: no such run is up on this machine (`drill status` lists them)")
     endpoints = record.endpoints
-    return RunStack(doors, run, record, endpoints, doors.balancer("127.0.0.1", endpoints.api_port))
+    return RunStack(doors, run, record, endpoints, doors.balancer(*endpoints.api_address))

@@ -103,9 +103,22 @@ def _containers_running(p: Provisioning) -> None:
     web, stats, api = (lb.port(private) for private in ("8080/tcp", "8404/tcp", "9999/tcp"))
     if web is None or stats is None or api is None:
         raise DrillError(f"lb container publishes no 127.0.0.1 port for 8080, 8404 and 9999; saw {lb.ports}")
-    p.record = replace(p.record, endpoints=Endpoints(web, stats, api))
+    endpoints = Endpoints(web, stats, api, _routable(lb.address("_front")))
+    p.record = replace(p.record, endpoints=endpoints)
     p.run.save(p.record)
-    p.balancer = p.doors.balancer("127.0.0.1", api)
+    p.balancer = p.doors.balancer(*endpoints.api_address)
+
+
+def _routable(ip: str) -> str:
+    """The balancer's front address if this host can open a connection to it (Linux bridges
+    can; Docker Desktop's VM cannot), else '' and the published ports serve instead."""
+    if not ip:
+        return ""
+    try:
+        socket.create_connection((ip, 9999), timeout=1).close()
+    except OSError:
+        return ""
+    return ip
 
 
 def _balancer_sees_replicas_up(p: Provisioning) -> None:

@@ -135,7 +135,8 @@ class Redis:
     async def command(self, *args: str) -> bytes | None:
         async with self._lock:
             try:
-                return await asyncio.wait_for(self._roundtrip(args), timeout=2.0)
+                async with asyncio.timeout(2.0):  # no task per call, as wait_for would make
+                    return await self._roundtrip(args)
             except (TimeoutError, OSError, ConnectionError, RuntimeError):
                 self._close()
                 raise ConnectionError("database unavailable") from None
@@ -317,5 +318,20 @@ async def main() -> None:
     feedback.close()
 
 
+def event_loop() -> type[asyncio.AbstractEventLoop] | None:
+    """uvloop where the image has it (Debian's python3-uvloop in drill's base): about half the
+    CPU per request of asyncio's own loop, which matters with eight stacks on two cores."""
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return uvloop.Loop  # type: ignore[no-any-return]
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    loop = event_loop()
+    if loop is None:
+        asyncio.run(main())
+    else:
+        with asyncio.Runner(loop_factory=loop) as runner:
+            runner.run(main())

@@ -1,0 +1,68 @@
+"""CPU of one stack under the drill's load (issue #15): where it goes, and the whole machine's.
+
+Usage: .venv/bin/python benchmarks/bench_cpu.py [SECONDS] [RPS]   (needs `make setup`)
+Brings one stack up, measures an idle stretch (the reference: what the machine spends with
+the stack up and no traffic), then drives the drill's audience through it for SECONDS
+(default 15) at RPS (default 150, traffic-tango's rate) and prints CPU seconds per
+container, per Docker host process, for the generator, and for the whole machine, as
+fractions of one core.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from benchmarks.cpu_accounting import Snapshot
+from doors import kit
+from orchestration import teardown
+from orchestration.load import LoadSpec, run_load
+from stack import provision
+from stack.handle import open_stack
+from stack.spec import AppSettings, StackSpec
+
+
+def container_ids(engine: object, run_id: str) -> dict[str, str]:
+    client = engine.client  # type: ignore[attr-defined]
+    found = client.containers.list(filters={"label": f"drill.run={run_id}"})
+    return {c.labels.get("com.docker.compose.service", c.name): c.id for c in found}
+
+
+def report(title: str, deltas: dict[str, float], seconds: float) -> None:
+    print(f"{title} ({seconds:.0f} s):")
+    for name, cpu in sorted(deltas.items(), key=lambda kv: -kv[1]):
+        if cpu > 0.005:
+            print(f"  {name:<40} {cpu:6.2f} CPU-s  {cpu / seconds:5.3f} of a core")
+
+
+def main(seconds: float = 15.0, rps: float = 150.0) -> None:
+    doors = kit.real()
+    spec = StackSpec(3, app=AppSettings(capacity=2, service_ms=20))  # traffic-tango's stack
+    record = provision.up(doors, spec, progress=lambda line: None)
+    stack = open_stack(doors, record.run_id)
+    ids = container_ids(doors.runtime, record.run_id)
+    try:
+        before = Snapshot.take(ids)
+        time.sleep(seconds)
+        idle = Snapshot.take(ids).since(before)
+        report("stack up, no traffic", idle, seconds)
+        before = Snapshot.take(ids)
+        started = time.monotonic()
+        result = run_load(
+            LoadSpec(stack.endpoints.audience_url, rps=rps, duration_s=seconds, users=40, model="poisson"),
+            balancer=stack.balancer,
+        )
+        loaded = Snapshot.take(ids).since(before)
+        elapsed = time.monotonic() - started
+        report(f"{rps:g} req/s of viewers, {result.report.requests} requests", loaded, elapsed)
+        machine = loaded["whole machine"] / elapsed
+        print(
+            f"whole machine under the drill's load: {machine:.3f} of a core "
+            f"({machine / max(idle['whole machine'] / seconds, 1e-6):.1f}x the idle stack)"
+        )
+    finally:
+        teardown.down(doors, record.run_id)
+
+
+if __name__ == "__main__":
+    main(*(float(a) for a in sys.argv[1:3]))
