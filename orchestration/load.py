@@ -59,6 +59,7 @@ class LoadResult:
     balancer_counts: dict[str, int] | None
     final: Slis | None
     samples: list[Sample] = field(default_factory=list, repr=False)
+    stalls: int = 0  # times the load's own event loop was held up (those windows were not judged)
 
     def replica_rows(self) -> dict[str, dict[str, float | int | None]]:
         r = self.report
@@ -85,6 +86,7 @@ class LoadResult:
             "replicas": self.replica_rows(),
             "audience_affected": self.final.audience_affected if self.final else None,
             "alerts": [event.__dict__ for event in self.events],
+            "stalls": self.stalls,
         }
 
 
@@ -139,7 +141,7 @@ def run_load(
             metrics.close()
     report = summarize(samples, spec.rps, spec.duration_s)
     counts = view.counts_since_start() if view is not None else None
-    return LoadResult(report, monitor.events, expected, counts, monitor.latest, samples)
+    return LoadResult(report, monitor.events, expected, counts, monitor.latest, samples, monitor.stalls)
 
 
 async def _drive(generator: Generator, monitor: Monitor, stop: Callable[[], bool] | None = None) -> None:
@@ -160,7 +162,8 @@ def format_result(result: LoadResult) -> str:
     lines = [
         f"rate      {r.achieved_rate:8.1f} req/s achieved of {r.target_rate:g} target "
         f"({r.requests} requests in {r.duration_s:g}s)",
-        f"late      {r.late:8d} sends more than 10 ms behind schedule",
+        f"late      {r.late:8d} sends more than 10 ms behind schedule; {result.stalls} stall(s) of this load's "
+        "own loop (no alert judges those windows)",
         f"errors    {r.errors:8d} ({(r.errors / r.requests if r.requests else 0):.1%})",
         f"latency   p50 {r.p50_ms:.1f} ms   p95 {r.p95_ms:.1f} ms   p99 {r.p99_ms:.1f} ms   max {r.max_ms:.1f} ms",
     ]

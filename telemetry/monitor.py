@@ -21,6 +21,8 @@ from telemetry.sinks import Sink
 from telemetry.windows import Slis, Window
 from traffic.sample import Sample
 
+STALL_S = 0.25  # a tick this late means the event loop was blocked, not that the stack is slow
+
 
 def responses(servers: list[ServerStat]) -> dict[str, int]:
     return {s.name: sum(s.responses.values()) for s in servers}
@@ -62,13 +64,22 @@ class Monitor:
     latest: Slis | None = None
     on_tick: Callable[[Slis], None] | None = None
     in_flight: Callable[[], Iterable[tuple[float, int]]] = tuple
+    held_up_until: float = -1.0  # a stall of the load's own event loop taints the window until then
+    stalls: int = 0
+
+    def loop_lag(self, now: float, lag_s: float) -> None:
+        """The monitor woke `lag_s` late: its (and the generator's) event loop was blocked. A stall
+        of the client side, not the stack: no alert judges the window it falls in."""
+        if lag_s > STALL_S:
+            self.stalls += 1
+            self.held_up_until = now + self.window.span_s
 
     def on_sample(self, sample: Sample) -> None:
         self.window.add(sample)
 
     def evaluate(self, now: float) -> list[AlertEvent]:
         """One tick of pure work: SLIs at `now`, rules, events to sinks."""
-        self.latest = self.window.slis(now, list(self.in_flight()))
+        self.latest = self.window.slis(now, list(self.in_flight()), held_up=now < self.held_up_until)
         fresh = self.alerting.evaluate(self.latest)
         for event in fresh:
             self.events.append(event)
@@ -86,8 +97,11 @@ class Monitor:
             if self.balancer is not None:
                 await asyncio.to_thread(self.balancer.refresh)
             self.evaluate(elapsed())
+            wake = elapsed() + self.tick_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), timeout=self.tick_s)
+            if not done.is_set():
+                self.loop_lag(elapsed(), elapsed() - wake)
         if self.balancer is not None:
             await asyncio.to_thread(self.balancer.refresh)
         self.evaluate(elapsed())

@@ -53,6 +53,8 @@ class Alerting:
         state = self._states.setdefault(rule.name, _State())
         if slis.requests < rule.min_requests:
             return None  # too little traffic to judge: keep the state as it is
+        if slis.held_up and rule.sli != "late_sends":
+            return None  # the load itself was held up: the window measured the machine, not the stack
         value = slis.value(rule.sli)
         moving = rule.recovered(value) if state.firing else rule.breached(value)
         if not moving:

@@ -32,6 +32,9 @@ class Slis:
     fairness: float
     users_active: int
     audience_affected: float
+    # The load's own side was held up (its event loop paused) within the window: latency and
+    # errors then measure this machine, not the stack, and alert rules do not judge them.
+    held_up: bool = False
 
     def value(self, sli: str) -> float:
         figure = getattr(self, sli)
@@ -67,7 +70,7 @@ class Window:
         while self._samples and self._samples[0].completed <= now - self.span_s:
             self._samples.popleft()
 
-    def slis(self, now: float, in_flight: Iterable[tuple[float, int]] = ()) -> Slis:
+    def slis(self, now: float, in_flight: Iterable[tuple[float, int]] = (), held_up: bool = False) -> Slis:
         """SLIs at `now`. `in_flight` (scheduled offset, user) of unanswered requests: those older
         than the SLO count as slow already, with their age so far as a lower bound on latency, so
         a replica that stalls shows up before its requests time out."""
@@ -99,6 +102,7 @@ class Window:
             fairness=fairness,
             users_active=len(users),
             audience_affected=len(hurt) / len(users) if users else 0.0,
+            held_up=held_up,
         )
 
     def _balance(self, shares: dict[str, float], served: Counter[str]) -> tuple[float, float]:

@@ -73,3 +73,32 @@ def test_too_little_traffic_changes_nothing() -> None:
 
 def test_default_rules_are_valid() -> None:
     assert [r.name for r in default_rules()] == ["high-latency", "errors", "share-skew"]
+
+
+def test_a_window_in_which_the_load_itself_was_held_up_neither_fires_nor_clears() -> None:
+    """A stall of the client's own event loop (late sends, a paused loop) is the machine, not the stack."""
+    from dataclasses import replace
+
+    from telemetry.windows import Slis
+
+    rule = parse_rule("high-latency", "p95_latency_ms > 400 for 1s")
+    alerting = Alerting([rule])
+    slow = Slis(0.0, 5.0, 500, 100.0, 0.0, 350, 20.0, 1265.0, 1600.0, 1600.0, {}, {}, 0.0, 1.0, 40, 0.9, True)
+    assert [alerting.evaluate(replace(slow, at=t)) for t in (0.0, 0.5, 1.0, 1.5, 2.0)] == [[]] * 5
+    fired = [e for t in (3.0, 3.5, 4.0, 4.5) for e in alerting.evaluate(replace(slow, at=t, held_up=False))]
+    assert [e.kind for e in fired] == ["alert_fired"], "the same figures from a healthy client do fire"
+
+
+def test_the_monitor_marks_a_stall_of_its_own_loop_for_one_window() -> None:
+    from telemetry.monitor import Monitor
+    from telemetry.windows import Window
+
+    monitor = Monitor(Window(5.0, 400.0), Alerting([]), [])
+    monitor.loop_lag(10.0, 0.05)
+    assert monitor.evaluate(10.2) == [] and monitor.latest is not None and not monitor.latest.held_up
+    monitor.loop_lag(11.0, 1.2)  # woke 1.2 s late: the loop was blocked
+    assert monitor.stalls == 1
+    monitor.evaluate(15.9)
+    assert monitor.latest is not None and monitor.latest.held_up
+    monitor.evaluate(16.1)
+    assert monitor.latest is not None and not monitor.latest.held_up, "clean once the window has moved past it"
