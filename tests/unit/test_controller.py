@@ -36,6 +36,7 @@ class FakeWorld:
     fired: bool = False
     interrupt_at: list[float] = field(default_factory=list)
     restart_after: float | None = None  # seconds after the fault at which a responder restarts the balancer
+    settles_at: float = 0.0  # clock time before which the stack is still settling (slow)
 
     def provision(self) -> dict[str, str]:
         return {"url": "http://127.0.0.1:1"}
@@ -50,7 +51,7 @@ class FakeWorld:
         if self.interrupt_at and self.clock.t >= self.interrupt_at[0]:
             self.interrupt_at.pop(0)
             raise KeyboardInterrupt
-        if not self.baseline_ok:
+        if not self.baseline_ok or self.clock.t < self.settles_at:
             return slis(p95=900)
         return slis(p95=800, errors=0.2, skew=0.5) if self.broken() else slis()
 
@@ -287,3 +288,16 @@ def test_the_controller_publishes_one_stream_the_store_and_the_terminal_share(dr
     assert "lb.weights-skew" not in text and "[reveal]" not in text, "no word of the fault without the reveal"
     assert "respond" not in text, "the live line says running before and after the fault"
     assert len(run.store.slis("abc123")) >= 20, "SLIs kept once a second through the same stream"
+
+
+def test_a_stack_still_settling_gets_its_baseline_once_it_settles(drill: Drill, tmp_path: Path) -> None:
+    """Eight teams starting at once keep the machine busy for a while: a baseline waits for its own
+    stack to settle instead of failing on the first slow window."""
+    clock = FakeClock()
+    world = FakeWorld(clock, settles_at=clock.t + 40)
+    run = make_run(drill, tmp_path, world)
+    responder_at(run, 5, "", action=lambda: setattr(world, "fixed", True))
+    assert controller.execute(run) == "resolved"
+    baseline = next(e for e in run.store.events("abc123") if e.event == "baseline_ok")
+    assert baseline.offset_s >= 40 + drill.baseline_s / 2, "judged only once the stack had settled and held"
+    assert "p95 30 ms" in baseline.detail
