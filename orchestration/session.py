@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from doors.clock import quarter
@@ -123,20 +122,6 @@ def close(store: Store, run_id: str, drill: Drill) -> Scorecard:
     final = next((e.event for e in reversed(events) if e.event in ("resolved", "timeout", "aborted")), "aborted")
     store.end_run(run_id, final, card.as_dict())
     return card
-
-
-def describe_active(store: Store, row: RunRow) -> str:
-    """A responder's view of a running drill: no word of the fault or when it landed."""
-    events = store.events(row.run_id)
-    firing: dict[str, bool] = {}
-    for e in events:
-        if e.event in ("alert_fired", "alert_cleared"):
-            firing[str(e.data.get("rule", e.detail))] = e.event == "alert_fired"
-    alerts = ", ".join(name for name, on in firing.items() if on) or "none"
-    elapsed = (store.clock.utc() - datetime.fromisoformat(row.started)).total_seconds()
-    last = [e for e in events if e.event not in ("fault_injected", "fault_reverted", "resolve_requested")][-1:]
-    latest = f"; latest: {last[0].event} ({last[0].by})" if last else ""
-    return f"drill {row.drill}, team {row.team}, {render.duration(elapsed)} in; alerts firing: {alerts}{latest}"
 
 
 def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Scorecard]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from drills.definition import Drill
 from scoreboard.scoring import Scorecard
-from scoreboard.store import RunRow
+from scoreboard.store import RunRow, Store
 from scoreboard.timeline import Event, line, milestones, public
 
 
@@ -69,3 +70,17 @@ def as_json(row: RunRow, events: list[Event], card: Scorecard, outcome: str) -> 
         "timeline": [e.as_dict() for e in public(events)],
         "scores": card.as_dict(),
     }
+
+
+def describe_active(store: Store, row: RunRow) -> str:
+    """A responder's view of a running drill: no word of the fault or when it landed."""
+    events = store.events(row.run_id)
+    firing: dict[str, bool] = {}
+    for e in events:
+        if e.event in ("alert_fired", "alert_cleared"):
+            firing[str(e.data.get("rule", e.detail))] = e.event == "alert_fired"
+    alerts = ", ".join(name for name, on in firing.items() if on) or "none"
+    elapsed = (store.clock.utc() - datetime.fromisoformat(row.started)).total_seconds()
+    last = [e for e in events if e.event not in ("fault_injected", "fault_reverted", "resolve_requested")][-1:]
+    latest = f"; latest: {last[0].event} ({last[0].by})" if last else ""
+    return f"drill {row.drill}, team {row.team}, {duration(elapsed)} in; alerts firing: {alerts}{latest}"
