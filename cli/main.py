@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import typer
 import typer.main
-from typer._click.exceptions import ClickException  # typer's own click (it vendors one)
+from click.exceptions import ClickException
 from typer.core import TyperGroup
 
 from drills.errors import DrillError, Terminated
@@ -102,7 +102,7 @@ class DrillGroup(TyperGroup):
         except ClickException as exc:  # `drill --bogus`: one line, like every other bad input
             _usage_error(exc)
 
-    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except DrillError as exc:

@@ -68,7 +68,7 @@ CASES: list[tuple[list[str], str]] = [
     (["postmortem", "abcdef"], "run abcdef: no drill run with that id"),
     (["report", "abc123", "-o", "/nonexistent/dir/report.html"], "run abc123 is still running"),
     (["runs", "--db", "/nonexistent/typo/drill.db"], "no drill database there"),
-    (["--bogus"], "No such option: --bogus"),
+    (["--bogus"], "No such option '--bogus'"),
     (["frobnicate"], "No such command 'frobnicate'"),
 ]
 
