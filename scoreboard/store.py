@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ class Store:
     def __init__(self, path: Path | None = None, clock: Clock = SYSTEM_CLOCK, create: bool = False) -> None:
         self.path = path or default_path()
         self.clock = clock
+        self._local = threading.local()
         if not self.path.is_file():
             if not create:
                 raise UsageError(
@@ -129,14 +131,17 @@ class Store:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
+        """This thread's connection, opened once: a run's controller reads the timeline twice a
+        second, and a connection per call cost more than the query. Every statement commits on
+        its own (autocommit), so other processes see each event as soon as it is written."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            yield conn
-        finally:
-            conn.close()
+            self._local.conn = conn
+        yield conn
 
     def _migrate(self) -> None:
         """Bring the schema up to date (a drill being started only)."""
