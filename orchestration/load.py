@@ -85,7 +85,7 @@ class LoadResult:
             "latency_ms": {"p50": r.p50_ms, "p95": r.p95_ms, "p99": r.p99_ms, "max": r.max_ms},
             "replicas": self.replica_rows(),
             "audience_affected": self.final.audience_affected if self.final else None,
-            "alerts": [event.__dict__ for event in self.events],
+            "alerts": [event.as_dict() for event in self.events],
             "stalls": self.stalls,
         }
 

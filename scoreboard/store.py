@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,7 +57,7 @@ class RunRow:
     drill: str
     drill_file: str
     team: str
-    responders: list[str]
+    responders: tuple[str, ...]
     gameday: str
     seed: int
     fault: str
@@ -232,7 +232,7 @@ class Store:
         event: str,
         by: str,
         detail: str = "",
-        data: dict[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
     ) -> Event:
         moment = at or self.clock.utc()
@@ -243,10 +243,10 @@ class Store:
             offset = (moment - datetime.fromisoformat(started[0])).total_seconds()
             cursor = conn.execute(
                 "INSERT INTO events (run_id, event, at, offset_s, by, detail, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, event, moment.isoformat(), offset, by, detail, json.dumps(data or {})),
+                (run_id, event, moment.isoformat(), offset, by, detail, json.dumps(dict(data or {}))),
             )
             number = cursor.lastrowid or 0
-        return Event(number, event, moment.isoformat(), round(offset, 3), by, detail, data or {})
+        return Event(number, event, moment.isoformat(), round(offset, 3), by, detail, dict(data or {}))
 
     def events(self, run_id: str, after: int = 0) -> list[Event]:
         with self._db() as conn:
@@ -296,7 +296,7 @@ def _run_row(row: tuple[Any, ...]) -> RunRow:
         row[1],
         row[2],
         row[3],
-        json.loads(row[4]),
+        tuple(json.loads(row[4])),
         row[5],
         row[6],
         row[7],

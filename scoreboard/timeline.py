@@ -6,8 +6,11 @@ not count as detection). Scores, the postmortem and the report are all computed 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 EVENTS = (
@@ -44,10 +47,14 @@ class Event:
     offset_s: float  # seconds since the run started
     by: str
     detail: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))  # shared by every subscriber: read-only
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "id"}
+        fields = {"event": self.event, "at": self.at, "offset_s": self.offset_s, "by": self.by, "detail": self.detail}
+        return {**fields, "data": json.loads(json.dumps(dict(self.data)))}
 
     @property
     def clock(self) -> str:

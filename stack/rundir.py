@@ -12,8 +12,10 @@ import os
 import re
 import secrets
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from drills.errors import UsageError
 
@@ -82,7 +84,21 @@ class RunRecord:
     replicas: int
     state: str = "starting"
     endpoints: Endpoints | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+
+    def as_json(self) -> dict[str, object]:
+        endpoints = asdict(self.endpoints) if self.endpoints is not None else None
+        return {
+            "run_id": self.run_id,
+            "created": self.created,
+            "replicas": self.replicas,
+            "state": self.state,
+            "endpoints": endpoints,
+            "extra": dict(self.extra),
+        }
 
     def summary(self) -> dict[str, object]:
         out: dict[str, object] = {"run_id": self.run_id, "project": project_name(self.run_id)}
@@ -124,7 +140,7 @@ class RunDir:
 
     def save(self, record: RunRecord) -> None:
         tmp = self.record_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(record), indent=2) + "\n")
+        tmp.write_text(json.dumps(record.as_json(), indent=2) + "\n")
         tmp.replace(self.record_file)
 
     def load(self) -> RunRecord | None:

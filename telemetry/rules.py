@@ -6,8 +6,9 @@ hold time), so an alert does not flap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from drills.rules import AlertRule
 from telemetry.windows import Slis
@@ -20,7 +21,20 @@ class AlertEvent:
     expression: str
     at: float
     value: float
-    figures: dict[str, float]
+    figures: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "figures", MappingProxyType(dict(self.figures)))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "rule": self.rule,
+            "expression": self.expression,
+            "at": self.at,
+            "value": self.value,
+            "figures": dict(self.figures),
+        }
 
     def describe(self) -> str:
         verb = "FIRED" if self.kind == "alert_fired" else "cleared"
