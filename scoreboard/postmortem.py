@@ -13,28 +13,9 @@ from drills.definition import Drill
 from scoreboard.render import comparison, duration
 from scoreboard.scoring import Scorecard
 from scoreboard.store import RunRow
-from scoreboard.timeline import Event, first, line, milestones
+from scoreboard.timeline import PUBLIC, Event, first, line, milestones
 
-TIMELINE_EVENTS = (
-    "stack_ready",
-    "baseline_ok",
-    "fault_injected",
-    "alert_fired",
-    "alert_cleared",
-    "acknowledged",
-    "hypothesis",
-    "diagnosed",
-    "hint",
-    "note",
-    "mitigated",
-    "relapsed",
-    "premature_resolve",
-    "resolve_declared",
-    "balancer_restarted",
-    "resolved",
-    "timeout",
-    "aborted",
-)
+TIMELINE_EVENTS = PUBLIC - {"fault_reverted"}  # the postmortem tells the revert in its own words
 
 
 def timeline_events(events: list[Event]) -> list[Event]:
