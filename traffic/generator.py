@@ -32,7 +32,7 @@ __all__ = ["Generator", "Target", "check_reachable", "run"]
 
 MAX_CONNECTIONS = 256
 REQUEST_TIMEOUT_S = 5.0
-TICK_S = 0.001  # the shortest wait for the next due request: sends go in batches at high rates
+TICK_S = 0.002  # the shortest wait for the next due request: sends go in batches at high rates
 SWEEP_S = 0.1  # how often requests past their timeout are looked for
 MAX_CACHED_REQUESTS = 4096
 
