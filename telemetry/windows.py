@@ -71,8 +71,16 @@ class Window:
         """SLIs at `now`. `in_flight` (scheduled offset, user) of unanswered requests: those older
         than the SLO count as slow already, with their age so far as a lower bound on latency, so
         a replica that stalls shows up before its requests time out."""
+        return self.slis_of(self.snapshot(now), now, in_flight)
+
+    def snapshot(self, now: float) -> list[Sample]:
+        """The window's samples at `now`, copied (one C-level copy): `slis_of` them off the loop."""
         self._evict(now)
-        rows = [s for s in self._samples if s.completed <= now]
+        return list(self._samples)
+
+    def slis_of(self, samples: Iterable[Sample], now: float, in_flight: Iterable[tuple[float, int]] = ()) -> Slis:
+        """SLIs from a `snapshot`: touches nothing the loop changes, so it may run in a thread."""
+        rows = [s for s in samples if s.completed <= now]
         overdue = [(now - at, user) for at, user in in_flight if (now - at) * 1000 > self.slo_ms]
         latencies = sorted([s.latency * 1000 for s in rows] + [age * 1000 for age, _ in overdue])
         served = Counter(s.replica for s in rows if s.replica)
