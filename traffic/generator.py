@@ -34,6 +34,7 @@ MAX_CONNECTIONS = 256
 REQUEST_TIMEOUT_S = 5.0
 TICK_S = 0.002  # the shortest wait for the next due request: sends go in batches at high rates
 SWEEP_S = 0.1  # how often requests past their timeout are looked for
+WARM_S = 0.002  # connections opened before the start: as many as requests due in this long
 MAX_CACHED_REQUESTS = 4096
 
 T = TypeVar("T")
@@ -202,6 +203,7 @@ class Generator:
         """Send on schedule; stop at the schedule's end (or when `stop()` says so), then wait
         (bounded) for answers."""
         loop = self._loop = asyncio.get_running_loop()
+        await self._warm(min(self.limit, int(self.arrivals.rate * WARM_S) + 1))
         t0 = loop.time()
         end = deadline_s if deadline_s is not None else self.arrivals.duration_s
         offsets = iter(self.arrivals.offsets())
@@ -233,6 +235,15 @@ class Generator:
             await self._drain(loop.time() + REQUEST_TIMEOUT_S + 1)
         finally:
             await self._close()
+
+    async def _warm(self, count: int) -> None:
+        """Open `count` connections before the clock starts, as wrk does: at thousands of
+        requests a second, opening them on demand makes the first sends late. Bounded: a
+        slow target starts cold and its requests learn why."""
+        assert self._loop is not None
+        tasks = [self._loop.create_task(self._open()) for _ in range(count)]
+        self._opening.update(tasks)
+        await asyncio.wait(tasks, timeout=1.0)
 
     async def _drain(self, until: float) -> None:
         assert self._loop is not None
