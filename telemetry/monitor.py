@@ -66,9 +66,9 @@ class Monitor:
     def on_sample(self, sample: Sample) -> None:
         self.window.add(sample)
 
-    def evaluate(self, now: float, slis: Slis | None = None) -> list[AlertEvent]:
-        """One tick of pure work: SLIs at `now` (unless given), rules, events to sinks."""
-        self.latest = slis if slis is not None else self.window.slis(now, list(self.in_flight()))
+    def evaluate(self, now: float) -> list[AlertEvent]:
+        """One tick of pure work: SLIs at `now`, rules, events to sinks."""
+        self.latest = self.window.slis(now, list(self.in_flight()))
         fresh = self.alerting.evaluate(self.latest)
         for event in fresh:
             self.events.append(event)
@@ -80,22 +80,14 @@ class Monitor:
             self.on_tick(self.latest)
         return fresh
 
-    async def tick(self, now: float) -> list[AlertEvent]:
-        """`evaluate` with the window's SLIs computed in a worker thread: at thousands of samples
-        a window takes tens of ms to summarize, which on the loop would hold every send back
-        (late); in a thread the loop gets the GIL back every switch interval (5 ms)."""
-        rows, flight = self.window.snapshot(now), list(self.in_flight())
-        slis = await asyncio.to_thread(self.window.slis_of, rows, now, flight)
-        return self.evaluate(now, slis)
-
     async def watch(self, elapsed: Callable[[], float], done: asyncio.Event) -> None:
         """Tick until `done` is set: read the balancer, evaluate the window."""
         while not done.is_set():
             if self.balancer is not None:
                 await asyncio.to_thread(self.balancer.refresh)
-            await self.tick(elapsed())
+            self.evaluate(elapsed())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), timeout=self.tick_s)
         if self.balancer is not None:
             await asyncio.to_thread(self.balancer.refresh)
-        await self.tick(elapsed())
+        self.evaluate(elapsed())
