@@ -5,8 +5,8 @@ No Docker: a local nginx on 127.0.0.1 (a tiny asyncio server when nginx is missi
   1. reference: wrk (1 thread, 50 connections), its CPU per request and its rate;
   2. the generator as `drill load` runs it (with its monitor), in its own process:
      CPU per request for 20,000 requests at 2,000 req/s;
-  3. the highest rate it holds within 2% (achieved rate, late sends, no errors), stepping up,
-     as a ratio to wrk's rate on the same core.
+  3. the highest rate it holds within 2% (achieved rate, late sends, no errors; in one of two
+     tries), stepping up, as a ratio to wrk's rate on the same core.
 CPU is the process's own user + system time (getrusage) around the load, not its start-up.
 Each figure is repeated (REPEATS, default 3) and printed as min / median.
 
@@ -35,6 +35,7 @@ REPEATS = int(os.environ.get("REPEATS", "3"))
 RATE, REQUESTS = 2000, 20_000
 STEPS = (2000, 4000, 6000, 8000, 10_000, 12_000, 15_000, 18_000, 22_000, 26_000, 30_000, 35_000, 40_000, 50_000)
 STEP_S = 3.0
+TRIES = 2
 
 NGINX_CONF = """
 worker_processes 1;
@@ -181,8 +182,10 @@ def spread(values: list[float], unit: str, digits: int = 0) -> str:
 def highest_held(url: str) -> float:
     best = 0.0
     for rate in STEPS:
-        figures = generator(url, rate, int(rate * STEP_S))
-        ok = held(figures, rate)
+        for _ in range(TRIES):  # a shared machine has hiccups: a rate is held if one try holds it
+            figures = generator(url, rate, int(rate * STEP_S))
+            if ok := held(figures, rate):
+                break
         print(
             f"  step {rate:>6}/s: achieved {figures['achieved']:8.0f}  late {figures['late']:6.0f}  "
             f"errors {figures['errors']:.0f}  p99 {figures['p99_ms']:6.1f} ms  {figures['cpu_us']:5.1f} us/req"
