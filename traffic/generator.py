@@ -214,8 +214,8 @@ class Generator:
         try:
             while offset is not None and offset < end:
                 now = loop.time()
-                if now < t0 + offset:  # at least a tick: the loop's timers have 1 ms steps (uvloop)
-                    await asyncio.sleep(max(t0 + offset - now, TICK_S))
+                if now < t0 + offset:  # at least a tick (uvloop's timers have 1 ms steps), at most a sweep
+                    await asyncio.sleep(min(max(t0 + offset - now, TICK_S), SWEEP_S))
                     now = loop.time()
                 if stop is not None and stop():
                     break

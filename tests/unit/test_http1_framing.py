@@ -137,3 +137,15 @@ def test_a_server_that_never_answers_is_timed_out_by_the_sweep(monkeypatch: pyte
     assert result.report.requests == 10 and result.report.errors == 10
     assert {s.error for s in result.samples} == {"no answer within 0.3s"}
     assert all(s.latency >= 0.3 for s in result.samples), "none is timed out before its time"
+
+
+def test_a_request_is_timed_out_before_the_next_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One request a second: the sweep runs every tick while the loop waits, not only when the next is due."""
+    monkeypatch.setattr(generator, "REQUEST_TIMEOUT_S", 0.3)
+    silent = threading.Event()
+    server = Scripted(lambda n: (silent.wait(3), b"")[1])
+    with running(server) as port:
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=1, duration_s=2.0, path="/x"), rules=[])
+        silent.set()
+    assert [s.error for s in result.samples] == ["no answer within 0.3s"] * 2
+    assert result.samples[0].completed < 1.0, "timed out before the second was due, not when it was sent"
