@@ -21,7 +21,7 @@ from traffic.generator import run as run_loop
 from traffic.sample import LoadReport, Sample, summarize
 from traffic.schedule import MODELS, Arrivals, Audience
 
-MAX_RPS = 50_000  # one generator process holds about 18,000 on one core (benchmarks/bench_generator.py)
+MAX_RPS = 50_000  # one generator process holds about 35,000 on one core (benchmarks/bench_generator.py)
 MAX_DURATION_S = 3_600
 
 
