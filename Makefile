@@ -50,6 +50,7 @@ test: setup browser lint
 bench: setup
 	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
 		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python benchmarks/bench_generator.py
 	$(BIN)/python benchmarks/bench_stack.py 5
 	$(BIN)/python benchmarks/bench_load.py
 

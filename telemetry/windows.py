@@ -7,11 +7,12 @@ a starved replica is the point of the drill.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from traffic.sample import Sample, percentile
+from traffic.sample import LATE_AFTER_S, Sample, percentile
 
 
 @dataclass(frozen=True)
@@ -56,42 +57,110 @@ def jain(values: list[float]) -> float:
     return sum(values) ** 2 / (len(values) * sum(v * v for v in values))
 
 
+BUCKET_S = 1 / 16  # a power of two: a sample's bucket is exact in floating point
+
+
+class _Bucket:
+    """The samples that completed in one BUCKET_S, and their sums kept as they arrive."""
+
+    __slots__ = ("failed", "hurt", "late", "latencies", "samples", "served", "sorted", "users")
+
+    def __init__(self) -> None:
+        self.samples: list[Sample] = []
+        self.latencies: list[float] = []  # ms
+        self.sorted = True
+        self.failed = 0
+        self.late = 0
+        self.served: Counter[str] = Counter()
+        self.users: set[int] = set()
+        self.hurt: set[int] = set()  # users with a failed or slow answer
+
+    def add(self, s: Sample, latency_ms: float, slo_ms: float) -> None:
+        self.samples.append(s)
+        self.latencies.append(latency_ms)
+        self.sorted = False
+        self.users.add(s.user)
+        if not 200 <= s.status < 400:  # s.failed, inlined: this runs for every answer
+            self.failed += 1
+            self.hurt.add(s.user)
+        elif latency_ms > slo_ms:
+            self.hurt.add(s.user)
+        if s.send_delay > LATE_AFTER_S:  # s.late
+            self.late += 1
+        if s.replica:
+            self.served[s.replica] += 1
+
+
 class Window:
+    """Samples kept in buckets by completion time, each with its sums: a tick adds up whole
+    buckets and looks at single samples only in the two at the window's edges, so it costs
+    about the same at 20,000 answers a second as at 20 (it runs on the generator's loop)."""
+
     def __init__(self, span_s: float, slo_ms: float, expected_shares: dict[str, float] | None = None) -> None:
         self.span_s = span_s
         self.slo_ms = slo_ms
         self.expected_shares = dict(expected_shares or {})
-        self._samples: deque[Sample] = deque()
+        self._buckets: dict[int, _Bucket] = {}
 
     def add(self, sample: Sample) -> None:
-        self._samples.append(sample)
-
-    def _evict(self, now: float) -> None:
-        while self._samples and self._samples[0].completed <= now - self.span_s:
-            self._samples.popleft()
+        key = math.floor((sample.scheduled + sample.latency) / BUCKET_S)  # by sample.completed
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket()
+        bucket.add(sample, sample.latency * 1000, self.slo_ms)
 
     def slis(self, now: float, in_flight: Iterable[tuple[float, int]] = (), held_up: bool = False) -> Slis:
         """SLIs at `now`. `in_flight` (scheduled offset, user) of unanswered requests: those older
         than the SLO count as slow already, with their age so far as a lower bound on latency, so
         a replica that stalls shows up before its requests time out."""
-        self._evict(now)
-        rows = [s for s in self._samples if s.completed <= now]
-        overdue = [(now - at, user) for at, user in in_flight if (now - at) * 1000 > self.slo_ms]
-        latencies = sorted([s.latency * 1000 for s in rows] + [age * 1000 for age, _ in overdue])
-        served = Counter(s.replica for s in rows if s.replica)
+        since = now - self.span_s  # the window: completed in (since, now]
+        first, last = math.floor(since / BUCKET_S), math.floor(now / BUCKET_S)
+        for key in [key for key in self._buckets if key < first]:
+            del self._buckets[key]
+        slo_ms = self.slo_ms
+        requests = errors = late = 0
+        served: Counter[str] = Counter()
+        users: set[int] = set()
+        hurt: set[int] = set()
+        latencies: list[float] = []
+        edge = _Bucket()
+        for key, bucket in self._buckets.items():
+            if first < key < last:  # wholly inside
+                if not bucket.sorted:
+                    bucket.latencies.sort()
+                    bucket.sorted = True
+                requests += len(bucket.samples)
+                errors += bucket.failed
+                late += bucket.late
+                served.update(bucket.served)
+                users |= bucket.users
+                hurt |= bucket.hurt
+                latencies += bucket.latencies  # sorted runs: the sort below merges them
+            elif key in (first, last):
+                for s in bucket.samples:
+                    if since < s.scheduled + s.latency <= now:  # s.completed
+                        edge.add(s, s.latency * 1000, slo_ms)
+        requests += len(edge.samples)
+        errors += edge.failed
+        late += edge.late
+        served.update(edge.served)
+        users |= edge.users
+        hurt |= edge.hurt
+        overdue = [(now - at, user) for at, user in in_flight if (now - at) * 1000 > slo_ms]
+        latencies = sorted(latencies + edge.latencies + [age * 1000 for age, _ in overdue])
         total_served = sum(served.values())
         names = sorted(set(served) | set(self.expected_shares))
         shares = {n: (served[n] / total_served if total_served else 0.0) for n in names}
         skew, fairness = self._balance(shares, served)
-        users = {s.user for s in rows} | {user for _, user in overdue}
-        hurt = {s.user for s in rows if s.failed or s.latency * 1000 > self.slo_ms} | {user for _, user in overdue}
+        users |= {user for _, user in overdue}
+        hurt |= {user for _, user in overdue}
         return Slis(
             at=now,
             window_s=self.span_s,
-            requests=len(rows),
-            rate=len(rows) / self.span_s,
-            error_rate=(sum(s.failed for s in rows) / len(rows)) if rows else 0.0,
-            late_sends=sum(s.late for s in rows),
+            requests=requests,
+            rate=requests / self.span_s,
+            error_rate=(errors / requests) if requests else 0.0,
+            late_sends=late,
             p50_latency_ms=percentile(latencies, 50),
             p95_latency_ms=percentile(latencies, 95),
             p99_latency_ms=percentile(latencies, 99),

@@ -1,75 +1,71 @@
-"""The load generator: raw asyncio streams, HTTP/1.1 keep-alive, one process, one core.
+"""The load generator: asyncio Protocols on uvloop, HTTP/1.1 keep-alive, one process.
 
-Chosen by measurement (../shared/reference/measurements.md and benchmarks/): raw asyncio
-streams are the cheapest Python client per request (about 95 us CPU, 0.67x wrk), aiohttp
-costs 2.7x that and httpx cannot reach 1,000 req/s. An open model: a request is due at its
-scheduled time whatever the earlier ones are doing; latency runs from that time, and a send
-that could not leave on time (no free connection, a busy loop) is counted late.
+An open model: a request is due at its scheduled time whatever the earlier ones are doing;
+latency runs from that time, and a send that could not leave on time (no free connection,
+a busy loop) is counted late.
 
-Any http(s) target: TLS through the stdlib's ssl on the same streams (verified unless the
-caller's context says otherwise), one handshake per kept-alive connection, not per request;
-on loopback that costs about 40 us CPU more per request than plain HTTP (160 -> 200 us).
+Chosen by measurement (benchmarks/bench_generator.py, against a local nginx): streams cost
+about 100 us CPU per request at 2,000 req/s and held 8,000 req/s on one core; this costs
+about 40 us there (17 us near its limit) and holds about 35,000. No task, future, timeout
+context or stream per request: the schedule loop hands each due request to an idle connection (a
+Protocol that calls back once per answer), a request that finds none waits in a queue (and
+is late), and one sweep per tick times out what has waited 5 s.
+
+Any http(s) target: TLS through the stdlib's ssl (verified unless the caller's context says
+otherwise), one handshake per kept-alive connection, not per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import ssl
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
-from traffic.http1 import exchange
+from traffic.http1 import Connection, connect
 from traffic.sample import Sample
 from traffic.schedule import Arrivals, Audience
 from traffic.target import Target, check_reachable
 
-__all__ = ["Connections", "Generator", "Target", "check_reachable"]
+__all__ = ["Generator", "Target", "check_reachable", "run"]
 
 MAX_CONNECTIONS = 256
 REQUEST_TIMEOUT_S = 5.0
+TICK_S = 0.002  # the shortest wait for the next due request: sends go in batches at high rates
+SWEEP_S = 0.1  # how often requests past their timeout are looked for
+WARM_S = 0.002  # connections opened before the start: as many as requests due in this long
+MAX_CACHED_REQUESTS = 4096
+
+T = TypeVar("T")
+
+try:  # a faster event loop (libuv), about half the CPU per request; plain asyncio without it
+    import uvloop
+
+    def _new_loop() -> asyncio.AbstractEventLoop:
+        return uvloop.new_event_loop()
+
+except ImportError:  # pragma: no cover - uvloop is a dependency; this is for odd platforms
+
+    def _new_loop() -> asyncio.AbstractEventLoop:
+        return asyncio.new_event_loop()
 
 
-class Connections:
-    """A bounded pool of keep-alive connections; waiting for one makes a send late."""
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on the generator's event loop (uvloop when it imports)."""
+    with asyncio.Runner(loop_factory=_new_loop) as runner:
+        return runner.run(main)
 
-    def __init__(self, target: Target, context: ssl.SSLContext | None = None, limit: int = MAX_CONNECTIONS) -> None:
-        self.target = target
-        self._tls = (context or ssl.create_default_context()) if target.tls else None
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self._slots = asyncio.Semaphore(limit)
 
-    async def acquire(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        await self._slots.acquire()
-        if self._idle:
-            return self._idle.pop()
-        try:
-            reader, writer = await asyncio.open_connection(self.target.host, self.target.port, ssl=self._tls)
-        except BaseException:
-            self._slots.release()
-            raise
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return reader, writer
+class Job:
+    """One scheduled request on its way."""
 
-    def release(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], reusable: bool) -> None:
-        if reusable:
-            self._idle.append(conn)
-        else:
-            conn[1].close()
-        self._slots.release()
+    __slots__ = ("due", "offset", "request", "send_delay", "user")
 
-    async def close(self, timeout_s: float = 1.0) -> None:
-        """Close the idle connections and give them a moment to finish (TLS says goodbye first)."""
-        writers = [writer for _, writer in self._idle]
-        self._idle.clear()
-        for writer in writers:
-            writer.close()
-        if writers:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout_s):
-                    await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
+    def __init__(self, offset: float, due: float, user: int, request: bytes) -> None:
+        self.offset, self.due, self.user, self.request = offset, due, user, request
+        self.send_delay = 0.0
 
 
 class Generator:
@@ -82,63 +78,197 @@ class Generator:
         audience: Audience,
         on_sample: Callable[[Sample], None],
         context: ssl.SSLContext | None = None,
+        limit: int = MAX_CONNECTIONS,
     ) -> None:
         self.target = target
-        self.context = context
         self.arrivals = arrivals
         self.audience = audience
         self.on_sample = on_sample
+        self.limit = limit
         self.sent = 0
-        self.in_flight: dict[int, tuple[float, int]] = {}  # request number -> (scheduled offset, user)
-        self._host = f"Host: {target.authority}\r\nUser-Agent: drill-load\r\n\r\n".encode()
+        self._tls = (context or ssl.create_default_context()) if target.tls else None
+        self._host = f" HTTP/1.1\r\nHost: {target.authority}\r\nUser-Agent: drill-load\r\n\r\n".encode()
+        self._requests: dict[str, bytes] = {}
+        self._idle: list[Connection] = []
+        self._busy: set[Connection] = set()
+        self._waiting: deque[Job] = deque()  # due, no connection free yet: oldest first
+        self._opening: set[asyncio.Task[None]] = set()
+        self._drained: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def _one(self, pool: Connections, t0: float, offset: float, user: int, path: str) -> None:
-        loop = asyncio.get_running_loop()
-        number = self.sent
-        self.in_flight[number] = (offset, user)
-        due = t0 + offset
-        status, size, replica, error, send_delay = 0, 0, "", "", 0.0
-        conn = None
-        reusable = False
+    def in_flight(self) -> list[tuple[float, int]]:
+        """(scheduled offset, user) of every request sent or due and not answered yet."""
+        jobs = [conn.job for conn in self._busy]
+        return [(j.offset, j.user) for j in jobs if isinstance(j, Job)] + [(j.offset, j.user) for j in self._waiting]
+
+    def _request(self, path: str) -> bytes:
+        request = self._requests.get(path)
+        if request is None:
+            request = b"GET " + (self.target.base_path + path).encode() + self._host
+            if len(self._requests) < MAX_CACHED_REQUESTS:
+                self._requests[path] = request
+        return request
+
+    def _record(self, job: Job, now: float, status: int, size: int, replica: str, error: str) -> None:
+        self.on_sample(Sample(job.offset, job.send_delay, now - job.due, status, size, replica, job.user, error))
+
+    def _take_idle(self) -> Connection | None:
+        """An idle connection the server has not closed yet (as far as the loop knows)."""
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            if conn.transport is not None and not conn.transport.is_closing():
+                return conn
+        return None
+
+    def _send(self, conn: Connection, job: Job, now: float) -> None:
+        job.send_delay = now - job.due
+        conn.job = job
+        self._busy.add(conn)
+        conn.send(job.request)
+
+    def _answered(self, conn: Connection, status: int, size: int, replica: str, reusable: bool, error: str) -> None:
+        job = conn.job
+        conn.job = None
+        self._busy.discard(conn)
+        assert self._loop is not None and isinstance(job, Job)
+        now = self._loop.time()
+        self._record(job, now, status, size, replica, error)
+        if reusable:
+            if self._waiting:
+                self._send(conn, self._waiting.popleft(), now)
+                return
+            self._idle.append(conn)
+        else:
+            conn.close()
+            self._pump()
+        self._check_drained()
+
+    def _pump(self) -> None:
+        """Give waiting requests the idle connections, and open new ones for the rest (bounded)."""
+        assert self._loop is not None
+        waiting = self._waiting
+        while waiting and (conn := self._take_idle()) is not None:
+            self._send(conn, waiting.popleft(), self._loop.time())
+        while len(waiting) > len(self._opening) and len(self._busy) + len(self._opening) < self.limit:
+            task = self._loop.create_task(self._open())
+            self._opening.add(task)
+
+    async def _open(self) -> None:
+        assert self._loop is not None
+        error = ""
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                conn = await pool.acquire()
-                send_delay = loop.time() - due
-                request = b"GET " + (self.target.base_path + path).encode() + b" HTTP/1.1\r\n" + self._host
-                status, size, replica, reusable = await exchange(*conn, request)
+                conn = await connect(self.target.host, self.target.port, self._answered, self._tls)
         except TimeoutError:
             error = f"no answer within {REQUEST_TIMEOUT_S:g}s"
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+        except (OSError, ssl.SSLError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         finally:
-            if conn is not None:
-                pool.release(conn, reusable and not error)
-            self.in_flight.pop(number, None)
-        self.on_sample(Sample(offset, send_delay, loop.time() - due, status, size, replica, user, error))
+            self._opening.discard(asyncio.current_task())
+        now = self._loop.time()
+        if error:
+            if self._waiting:  # the oldest waiting request learns why it will not be sent
+                self._record(self._waiting.popleft(), now, 0, 0, "", error)
+            self._pump()
+        elif self._waiting:
+            self._send(conn, self._waiting.popleft(), now)
+        else:
+            self._idle.append(conn)
+        self._check_drained()
+
+    def _sweep(self, now: float) -> None:
+        """Time out what has waited past REQUEST_TIMEOUT_S since it was due: one pass per tick."""
+        limit = now - REQUEST_TIMEOUT_S
+        error = f"no answer within {REQUEST_TIMEOUT_S:g}s"
+        while self._waiting and self._waiting[0].due <= limit:
+            self._record(self._waiting.popleft(), now, 0, 0, "", error)
+        for conn in [c for c in self._busy if isinstance(c.job, Job) and c.job.due <= limit]:
+            job = conn.job
+            assert isinstance(job, Job)
+            conn.job = None
+            self._busy.discard(conn)
+            conn.abandon()
+            self._record(job, now, 0, 0, "", error)
+        self._pump()
+        self._check_drained()
+
+    def _outstanding(self) -> bool:
+        return bool(self._busy or self._waiting)
+
+    def _check_drained(self) -> None:
+        if self._drained is not None and not self._outstanding() and not self._drained.done():
+            self._drained.set_result(None)
 
     async def run(self, deadline_s: float | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Send on schedule; stop at the schedule's end (or when `stop()` says so), then wait
         (bounded) for answers."""
-        loop = asyncio.get_running_loop()
-        pool = Connections(self.target, self.context)
-        pending: set[asyncio.Task[None]] = set()
+        loop = self._loop = asyncio.get_running_loop()
+        await self._warm(min(self.limit, int(self.arrivals.rate * WARM_S) + 1))
         t0 = loop.time()
-        stop_at = t0 + (deadline_s if deadline_s is not None else self.arrivals.duration_s)
+        end = deadline_s if deadline_s is not None else self.arrivals.duration_s
+        offsets = iter(self.arrivals.offsets())
+        offset = next(offsets, None)
+        next_sweep = t0 + SWEEP_S
+        waiting, audience = self._waiting, self.audience
         try:
-            for offset in self.arrivals.offsets():
-                delay = t0 + offset - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if loop.time() > stop_at or (stop is not None and stop()):
+            while offset is not None and offset < end:
+                now = loop.time()
+                if now < t0 + offset:  # at least a tick (uvloop's timers have 1 ms steps), at most a sweep
+                    await asyncio.sleep(min(max(t0 + offset - now, TICK_S), SWEEP_S))
+                    now = loop.time()
+                if stop is not None and stop():
                     break
-                step = self.audience.next()
-                task = loop.create_task(self._one(pool, t0, offset, step.user, step.path))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                self.sent += 1
-            if pending:
-                await asyncio.wait(pending, timeout=REQUEST_TIMEOUT_S + 1)
+                while offset is not None and t0 + offset <= now and offset < end:  # all that is due
+                    step = audience.next()
+                    job = Job(offset, t0 + offset, step.user, self._request(step.path))
+                    conn = self._take_idle() if not waiting else None
+                    if conn is not None:
+                        self._send(conn, job, now)
+                    else:
+                        waiting.append(job)
+                        self._pump()
+                    self.sent += 1
+                    offset = next(offsets, None)
+                if now >= next_sweep:
+                    self._sweep(now)
+                    next_sweep = now + SWEEP_S
+            await self._drain(loop.time() + REQUEST_TIMEOUT_S + 1)
         finally:
-            for task in pending:
-                task.cancel()
-            await pool.close()
+            await self._close()
+
+    async def _warm(self, count: int) -> None:
+        """Open `count` connections before the clock starts, as wrk does: at thousands of
+        requests a second, opening them on demand makes the first sends late. Bounded: a
+        slow target starts cold and its requests learn why."""
+        assert self._loop is not None
+        tasks = [self._loop.create_task(self._open()) for _ in range(count)]
+        self._opening.update(tasks)
+        await asyncio.wait(tasks, timeout=1.0)
+
+    async def _drain(self, until: float) -> None:
+        assert self._loop is not None
+        self._drained = self._loop.create_future()
+        self._check_drained()
+        while not self._drained.done() and self._loop.time() < until:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._drained), SWEEP_S)
+            self._sweep(self._loop.time())
+
+    async def _close(self, timeout_s: float = 1.0) -> None:
+        """Close every connection and give them a moment to finish (TLS says goodbye first)."""
+        for task in self._opening:
+            task.cancel()
+        conns = [*self._idle, *self._busy]
+        self._idle.clear()
+        for conn in self._busy:
+            conn.busy = False
+        self._busy.clear()
+        self._waiting.clear()
+        for conn in conns:
+            conn.close()
+        waits = [conn.closed for conn in conns] + list(self._opening)
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.gather(*waits, return_exceptions=True)

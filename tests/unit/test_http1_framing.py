@@ -5,12 +5,15 @@ the answer, 204 and 304 without a body, and bodies that end where the server clo
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
 from orchestration.load import LoadSpec, run_load
 from tests.unit.servers import Scripted, running
-from traffic.http1 import exchange
+from traffic import generator
+from traffic.generator import run
+from traffic.http1 import Answer, connect, exchange
 
 REQUEST = b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 CHUNKED = (
@@ -28,13 +31,13 @@ def exchanges(port: int, count: int) -> list[tuple[int, int, str, bool]]:
     """`count` requests in a row on one connection."""
 
     async def go() -> list[tuple[int, int, str, bool]]:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conn = await connect("127.0.0.1", port, lambda *_: None)
         try:
-            return [await exchange(reader, writer, REQUEST) for _ in range(count)]
+            return [await exchange(conn, REQUEST) for _ in range(count)]
         finally:
-            writer.close()
+            conn.close()
 
-    return asyncio.run(asyncio.wait_for(go(), 5))
+    return run(asyncio.wait_for(go(), 5))
 
 
 def test_chunked_answers_leave_the_connection_ready_for_the_next_request() -> None:
@@ -92,3 +95,57 @@ def test_a_load_against_a_chunked_keep_alive_server_counts_every_answer() -> Non
     assert report.bytes == 20 * 12 and report.replicas == {"app1": 20}
     assert server.connections < 20, "answers were read to their end, so connections were reused"
     assert all(f"Host: 127.0.0.1:{port}\r\n".encode() in head for head in server.heads)
+
+
+@pytest.mark.parametrize("step", [1, 2, 7, 64])
+def test_an_answer_read_in_pieces_of_any_size_is_the_same_answer(step: int) -> None:
+    """The socket hands over whatever has arrived: a head or a chunk-size line may be split anywhere."""
+    for wire, expected in [(CHUNKED, (200, 12, "app1", True)), (EARLY_HINTS, (200, 3, "app2", True))]:
+        answer = Answer()
+        pieces = [wire[i : i + step] for i in range(0, len(wire), step)]
+        done = [answer.feed(piece) for piece in pieces]
+        assert done == [False] * (len(pieces) - 1) + [True]
+        assert (answer.status, answer.size, answer.replica, answer.keep) == expected
+
+
+def test_bytes_past_the_end_of_an_answer_are_an_error() -> None:
+    with pytest.raises(ValueError, match="past the end"):
+        Answer().feed(LENGTH + b"HTTP/1.1")
+
+
+def test_a_load_against_a_keep_alive_server_sends_exactly_the_schedule_on_few_connections() -> None:
+    """The generator's own client: every scheduled request leaves once, every answer is read to its end."""
+    server = Scripted(lambda n: LENGTH)
+    with running(server) as port:
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=200, duration_s=0.5, users=7, path="/x"), rules=[])
+    assert len(server.heads) == 100 and result.report.requests == 100
+    assert result.report.errors == 0 and result.report.bytes == 300 and result.report.replicas == {"app2": 100}
+    assert sorted(s.scheduled for s in result.samples) == pytest.approx([i / 200 for i in range(100)])
+    assert {s.user for s in result.samples} == set(range(7))
+    assert all(head.startswith(b"GET /x HTTP/1.1\r\n") for head in server.heads)
+    assert server.connections < 100, "connections were kept alive and reused"
+
+
+def test_a_server_that_never_answers_is_timed_out_by_the_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No timer per request: one sweep a tick ends what has waited past the timeout, each with a sample."""
+    monkeypatch.setattr(generator, "REQUEST_TIMEOUT_S", 0.3)
+    silent = threading.Event()
+    server = Scripted(lambda n: (silent.wait(3), b"")[1])
+    with running(server) as port:
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=20, duration_s=0.5, path="/x"), rules=[])
+        silent.set()
+    assert result.report.requests == 10 and result.report.errors == 10
+    assert {s.error for s in result.samples} == {"no answer within 0.3s"}
+    assert all(s.latency >= 0.3 for s in result.samples), "none is timed out before its time"
+
+
+def test_a_request_is_timed_out_before_the_next_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One request a second: the sweep runs every tick while the loop waits, not only when the next is due."""
+    monkeypatch.setattr(generator, "REQUEST_TIMEOUT_S", 0.3)
+    silent = threading.Event()
+    server = Scripted(lambda n: (silent.wait(3), b"")[1])
+    with running(server) as port:
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=1, duration_s=2.0, path="/x"), rules=[])
+        silent.set()
+    assert [s.error for s in result.samples] == ["no answer within 0.3s"] * 2
+    assert result.samples[0].completed < 1.0, "timed out before the second was due, not when it was sent"

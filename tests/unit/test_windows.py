@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from telemetry.windows import Window, expected_from_weights, jain
@@ -86,3 +88,37 @@ def test_requests_stuck_past_the_slo_count_before_they_complete() -> None:
     assert slis.requests == 40, "unanswered requests are not completions"
     assert slis.max_latency_ms == pytest.approx(1000)  # the oldest has waited 1 s so far
     assert slis.users_active == 5 and slis.audience_affected == pytest.approx(1 / 5)  # user 8 is not late yet
+
+
+def test_bucketed_sums_agree_with_every_sample_counted_one_by_one() -> None:
+    """The window keeps sums per bucket; what it reports is what counting each sample says,
+    at edges that cut buckets, with answers added out of order and samples on the boundary."""
+    rng = random.Random(7)
+    rows = [
+        Sample(
+            rng.uniform(0, 12),
+            rng.choice([0.0, 0.02]),
+            rng.choice([0.01, 0.3, 0.5, 0.0625]),
+            rng.choice([200, 200, 200, 503, 0]),
+            2,
+            rng.choice(["app1", "app2", ""]),
+            rng.randrange(30),
+        )
+        for _ in range(3000)
+    ]
+    rows.append(Sample(3.0, 0.0, 0.0, 200, 2, "app1", 99))  # completes exactly at now - span: out
+    window = Window(span_s=5, slo_ms=400)
+    for row in rows:
+        window.add(row)
+    now = 8.0
+    inside = [s for s in rows if now - 5 < s.completed <= now]
+    slis = window.slis(now)
+    latencies = sorted(s.latency * 1000 for s in inside)
+    assert slis.requests == len(inside) and slis.late_sends == sum(s.late for s in inside)
+    assert slis.error_rate == pytest.approx(sum(s.failed for s in inside) / len(inside))
+    assert (slis.p50_latency_ms, slis.p99_latency_ms) == (percentile(latencies, 50), percentile(latencies, 99))
+    assert slis.users_active == len({s.user for s in inside})
+    hurt = {s.user for s in inside if s.failed or s.latency * 1000 > 400}
+    assert slis.audience_affected == pytest.approx(len(hurt) / slis.users_active)
+    served = [s.replica for s in inside if s.replica]
+    assert slis.shares == {name: served.count(name) / len(served) for name in sorted(set(served))}
