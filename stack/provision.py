@@ -139,9 +139,14 @@ def _traffic_reaches_replicas(p: Provisioning) -> None:
     url = p.record.endpoints.url
 
     def probe() -> tuple[bool, str]:
-        served = p.doors.http.served_by(url, 4 * p.spec.replicas, "/health")  # bypasses the replicas' queue
-        ok = set(p.spec.replica_names) <= set(served)
-        return ok, "served by " + (", ".join(f"{k}: {v}" for k, v in sorted(served.items())) or "nobody")
+        # Every replica through the balancer on /health (it skips the replicas' service queue, so
+        # the probe is quick), then one catalog request: the app's path to its database works.
+        served = p.doors.http.served_by(url, 4 * p.spec.replicas, "/health")
+        seen = "served by " + (", ".join(f"{k}: {v}" for k, v in sorted(served.items())) or "nobody")
+        if not set(p.spec.replica_names) <= set(served):
+            return False, seen
+        catalog = p.doors.http.status(url, "/api/catalog")
+        return catalog == 200, f"{seen}; GET /api/catalog -> {catalog or 'no answer'}"
 
     p.seen["traffic"] = p.wait(f"requests through {url} to reach every replica", probe)
 
