@@ -35,6 +35,7 @@ COMMANDS = {
     "abort": "respond",
     "timeline": "respond",
     "status": "stack",
+    "shell": "shell",
     "list": "drills",
     "show": "drills",
     "validate": "drills",

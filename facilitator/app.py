@@ -68,14 +68,14 @@ def build(room: Room) -> Starlette:
     async def stream(request: Request, payload: Callable[[], dict[str, Any]]) -> StreamingResponse:
         async def events() -> AsyncIterator[str]:
             seen = -1
-            while not await request.is_disconnected():
+            while not room.closed and not await request.is_disconnected():
                 version = room.version
                 if version != seen:
                     seen = version
                     yield f"data: {json.dumps(payload())}\n\n"
                     await asyncio.sleep(PUSH_EVERY_S)
                 else:
-                    await anyio.to_thread.run_sync(room.wait, seen, 5.0)
+                    await anyio.to_thread.run_sync(room.wait, seen, 1.0)
                     if room.version == seen:
                         yield ": keep-alive\n\n"
 

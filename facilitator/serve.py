@@ -19,7 +19,7 @@ class Serving:
             with socket.socket() as probe:
                 probe.bind((host, 0))
                 port = probe.getsockname()[1]
-        self.host, self.port = host, port
+        self.room, self.host, self.port = room, host, port
         config = uvicorn.Config(
             build(room), host=host, port=port, log_level="warning", timeout_graceful_shutdown=2, lifespan="off"
         )
@@ -46,5 +46,7 @@ class Serving:
         return self
 
     def stop(self) -> None:
+        self.room.closed = True
+        self.room.touch()
         self.server.should_exit = True
         self.thread.join(5)

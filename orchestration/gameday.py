@@ -36,6 +36,7 @@ from scoreboard.leaderboard import leaderboard
 from scoreboard.scoring import score
 from scoreboard.store import Store
 from scoreboard.timeline import PUBLIC
+from stack import shell
 from stack.rundir import new_run_id
 
 HIDDEN = ("fault_injected", "fault_reverted")  # what no team sees before the end
@@ -90,6 +91,7 @@ class Room:
         self.teams = {t.name: t for t in teams}
         self.facilitator_token = secrets.token_urlsafe(24)
         self.revealed = False
+        self.closed = False  # the server is stopping: live streams end
         self.version = 0
         self._changed = threading.Condition()
         self.on_extend: Callable[[str, float], None] | None = None
@@ -255,15 +257,12 @@ class Live:
     def __call__(self, message: Message) -> None:
         team = self.team
         if isinstance(message, Happened):
-            started = team.started_at or message.at
-            team.started_at = started
-            offset = round((message.at - started).total_seconds(), 2)
-            self._event(message.event, offset, message.by, message.detail, dict(message.data))
+            self._event(message.event, self._offset(message.at), message.by, message.detail, dict(message.data))
             if message.event == "stack_ready":
                 team.endpoints = {k: str(v) for k, v in (message.data.get("endpoints") or {}).items()}
         elif isinstance(message, Seen):
             e = message.event
-            self._event(e.event, e.offset_s, e.by, e.detail, dict(e.data))
+            self._event(e.event, self._offset(datetime.fromisoformat(e.at)), e.by, e.detail, dict(e.data))
         elif isinstance(message, Beat):
             team.phase, team.elapsed = message.phase, message.elapsed
             slis = message.slis
@@ -280,6 +279,12 @@ class Live:
                     }
                 )
                 self.room.touch()
+
+    def _offset(self, at: datetime) -> float:
+        """Seconds since the team's run started: the same base as the beats' elapsed time."""
+        team = self.team
+        team.started_at = team.started_at or at
+        return round((at - team.started_at).total_seconds(), 2)
 
     def _event(self, name: str, offset: float, by: str, detail: str, data: dict[str, Any]) -> None:
         team = self.team
@@ -337,6 +342,7 @@ def run_team(
     bus.subscribe(pilot)
     plan_ = controller.RunPlan(drill, team.run_id, team.name, team.seed, keep, team.draw)
     run = controller.Run(plan_, make_world(doors, drill, bus, team.seed, team.run_id), doors.clock, bus, store)
+    team.started_at = doors.clock.utc()  # the controller's elapsed time counts from here too
     try:
         controller.execute(run)
     except DrillError as exc:
@@ -348,6 +354,16 @@ def run_team(
         team.outcome = store.run(team.run_id).outcome or "aborted"
         room.touch()
     return run
+
+
+def _reloads(room: Room, doors: Doors) -> None:
+    """A responder shell's `reload`: the team's balancer gets SIGUSR2 (the shell has no Docker)."""
+    for team in room.teams.values():
+        if not team.ended and shell.reload_requested(team.run_id):
+            try:
+                doors.runtime.signal(team.run_id, "lb", "SIGUSR2")
+            except DrillError as exc:
+                room.store.append(team.run_id, "note", "drill", f"reload from the responder shell failed: {exc}")
 
 
 def run_all(room: Room, doors: Doors, keep: bool = False, make_world: WorldFactory = RealWorld) -> None:
@@ -363,7 +379,8 @@ def run_all(room: Room, doors: Doors, keep: bool = False, make_world: WorldFacto
     try:
         for thread in threads:
             while thread.is_alive():
-                thread.join(0.5)
+                _reloads(room, doors)
+                thread.join(0.25)
     except BaseException:
         for name in room.teams:
             room.abort(name)
