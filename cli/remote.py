@@ -73,5 +73,12 @@ def current() -> Remote | None:
     return Remote(server, token)
 
 
+def given_token() -> str | None:
+    context = click.get_current_context(silent=True)
+    obj = (context.find_root().obj or {}) if context is not None else {}
+    token = obj.get("token")
+    return str(token) if token else None
+
+
 def line(recorded: dict[str, Any]) -> str:
     return f"{recorded['event'].replace('_', ' ')} ({recorded['by']}): {recorded['detail']}"

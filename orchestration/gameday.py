@@ -36,7 +36,7 @@ from scoreboard.leaderboard import leaderboard
 from scoreboard.scoring import score
 from scoreboard.store import Store
 from scoreboard.timeline import PUBLIC
-from stack import shell
+from stack import gamedaylock, shell
 from stack.rundir import new_run_id
 
 HIDDEN = ("fault_injected", "fault_reverted")  # what no team sees before the end
@@ -324,7 +324,10 @@ def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, 
         store.begin_run(run_id, drill.name, source, name, [], gameday, seed, chosen.variant.label, doors.clock.utc())
         teams.append(Team(name, secrets.token_urlsafe(16), run_id, seed, chosen, name in options.autopilot))
         seeds[name] = seed
-    return Room(drill, gameday, store, teams), seeds
+    room = Room(drill, gameday, store, teams)
+    for team in teams:
+        gamedaylock.lock(team.run_id, room.facilitator_token)
+    return room, seeds
 
 
 WorldFactory = Callable[[Doors, Drill, Bus, int, str], controller.World]
@@ -352,6 +355,7 @@ def run_team(
         card = close(store, team.run_id, drill)
         team.points = card.points
         team.outcome = store.run(team.run_id).outcome or "aborted"
+        gamedaylock.unlock(team.run_id)
         room.touch()
     return run
 

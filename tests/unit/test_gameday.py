@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from chaos import audit
+from cli.main import app
 from doors.fakes import FakeClock
 from facilitator.app import build
 from orchestration import gameday
@@ -20,6 +22,11 @@ from tests.unit.fakestack import up
 from tests.unit.test_session_fake import modelled_world
 
 SECRET_KEYS = ("fault", "seed", "inject_after_s", "run_id")
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path))
 
 
 def _room(tmp_path: Path, teams: tuple[str, ...] = ("red", "blue")) -> tuple[gameday.Room, FakeClock]:
@@ -162,3 +169,17 @@ def test_two_teams_whole_drills_share_one_draw_and_the_leaderboard(
     assert results["leaderboard"][0]["best_points"] > results["leaderboard"][1]["best_points"]
     assert [t["team"] for t in room.room()["leaderboard"]] == ["red", "blue"]
     assert room.teams["red"].history and room.teams["red"].milestones["resolved"] > 0
+
+
+def test_drill_chaos_on_a_game_days_run_needs_the_facilitators_token(tmp_path: Path) -> None:
+    room, _ = _room(tmp_path)
+    run_id, red = room.teams["red"].run_id, room.teams["red"].token
+    lock = tmp_path / "gameday-locks" / run_id
+    assert lock.is_file() and room.facilitator_token not in lock.read_text(), "a digest, never the token"
+    assert (lock.stat().st_mode & 0o077) == 0
+    runner = CliRunner()
+    for token in ([], ["--token", red], ["--token", "forged"]):
+        said = runner.invoke(app, [*token, "chaos", "revert", "--run", run_id])
+        assert said.exit_code == 2 and "belongs to a game day" in said.output, said.output
+    said = runner.invoke(app, ["--token", room.facilitator_token, "chaos", "revert", "--run", run_id])
+    assert "belongs to a game day" not in said.output  # past the lock (no stack is up here)
