@@ -29,6 +29,7 @@ def run(
     host: str = typer.Option("127.0.0.1", "--host", help="Where the server listens (0.0.0.0: the room's network)."),
     port: int = typer.Option(0, "--port", help="The server's port (default: a free one)."),
     linger: float = typer.Option(0.0, "--linger", help="Keep serving this many seconds after the end (reports)."),
+    hold: bool = typer.Option(False, "--hold", help="Each team starts when the facilitator starts it (its page)."),
     keep: bool = typer.Option(False, "--keep", help="Leave the stacks running afterwards (`drill down` them)."),
     gameday_label: str = typer.Option("", "--gameday", help="Game day label, e.g. 2026-Q4 (default: this quarter)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
@@ -50,7 +51,7 @@ def run(
     for t in room.teams.values():
         _say(f"  team {t.name}: {url}/team?token={t.token}   CLI: drill --server {url} --token {t.token} ack")
     try:
-        gameday.run_all(room, doors(), keep)
+        gameday.run_all(room, doors(), keep, hold=hold)
         if linger > 0:
             _say(f"the game day is over; serving the results for {linger:g}s (Ctrl-C to stop)")
             time.sleep(linger)

@@ -206,7 +206,9 @@ def build(room: Room) -> Starlette:
             return JSONResponse({"error": f"no team {name!r}"}, status_code=404)
         body = await _body(request)
         try:
-            if what == "abort":
+            if what == "start":
+                room.start(name)
+            elif what == "abort":
                 room.abort(name)
             elif what == "extend":
                 room.extend(name, float(body.get("seconds", 60)))

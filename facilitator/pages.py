@@ -124,7 +124,8 @@ document.getElementById('note-send').onclick = () => act('note', {{text: documen
 
 def facilitator(teams: list[str]) -> str:
     controls = "".join(
-        f'<li>{escape(t)}: <button data-team="{escape(t)}" data-what="abort">abort</button> '
+        f'<li>{escape(t)}: <button data-team="{escape(t)}" data-what="start">start</button> '
+        f'<button data-team="{escape(t)}" data-what="abort">abort</button> '
         f'<button data-team="{escape(t)}" data-what="extend">extend +60 s</button> '
         f'<a class="report" data-team="{escape(t)}" href="#">report</a> '
         f'<a class="postmortem" data-team="{escape(t)}" href="#">postmortem</a></li>'

@@ -77,6 +77,8 @@ class Team:
     points: float = 0.0
     endpoints: dict[str, str] = field(default_factory=dict)
     last_sample: float = -1.0
+    go: threading.Event = field(default_factory=threading.Event)
+    seen_ids: set[int] = field(default_factory=set)  # responders' events already on the live timeline
 
     @property
     def ended(self) -> bool:
@@ -213,9 +215,19 @@ class Room:
 
     def act(self, name: str, action: str, by: str, text: str = "", detail: str = "") -> dict[str, Any]:
         team = self.teams[name]
-        store, run_id = self.store, team.run_id
         if team.ended:
             raise UsageError(f"team {name}'s run has ended")
+        said = self._act(team, action, by, text, detail)
+        recorded = said["recorded"]
+        if recorded["event"] in ("acknowledged", "note", "diagnosed", "hypothesis", "hint"):
+            event = self.store.events(team.run_id, after=0)
+            mine = [e for e in event if e.event == recorded["event"] and e.at == recorded["at"]]
+            if mine:  # on the room view now, not at the controller's next beat
+                Live(self, team)(Seen(mine[-1]))
+        return said
+
+    def _act(self, team: Team, action: str, by: str, text: str, detail: str) -> dict[str, Any]:
+        store, run_id = self.store, team.run_id
         if action == "ack":
             event = responders.ack(store, run_id, by)
             return {"recorded": event.as_dict()}
@@ -232,8 +244,18 @@ class Room:
             return {"recorded": answer.as_dict(), "accepted": answer.event == "resolve_declared"}
         raise UsageError(f"unknown action {action!r}: ack, note, diagnose, hint or resolve")
 
+    def start(self, name: str) -> None:
+        self.teams[name].go.set()
+        self.touch()
+
     def abort(self, name: str) -> None:
-        if not self.teams[name].ended:
+        team = self.teams[name]
+        if not team.go.is_set():  # never started: nothing to tear down
+            team.outcome = "aborted"
+            team.go.set()
+            self.touch()
+            return
+        if not team.ended:
             self.store.append(self.teams[name].run_id, "abort_requested", "facilitator", "abort requested")
 
     def extend(self, name: str, seconds: float) -> None:
@@ -262,6 +284,9 @@ class Live:
                 team.endpoints = {k: str(v) for k, v in (message.data.get("endpoints") or {}).items()}
         elif isinstance(message, Seen):
             e = message.event
+            if e.id in team.seen_ids:
+                return
+            team.seen_ids.add(e.id)
             self._event(e.event, self._offset(datetime.fromisoformat(e.at)), e.by, e.detail, dict(e.data))
         elif isinstance(message, Beat):
             team.phase, team.elapsed = message.phase, message.elapsed
@@ -335,9 +360,15 @@ WorldFactory = Callable[[Doors, Drill, Bus, int, str], controller.World]
 
 def run_team(
     room: Room, team: Team, doors: Doors, keep: bool = False, make_world: WorldFactory = RealWorld
-) -> controller.Run:
+) -> controller.Run | None:
     """One team's drill, to its end (call in the team's thread)."""
     store, drill = room.store, room.drill
+    team.go.wait()
+    if team.outcome == "aborted":  # aborted before its start
+        store.append(team.run_id, "aborted", "facilitator", "aborted before it started")
+        close(store, team.run_id, drill)
+        gamedaylock.unlock(team.run_id)
+        return None
     bus = Bus()
     bus.subscribe(StoreWriter(store, team.run_id))
     bus.subscribe(Live(room, team))
@@ -370,8 +401,14 @@ def _reloads(room: Room, doors: Doors) -> None:
                 room.store.append(team.run_id, "note", "drill", f"reload from the responder shell failed: {exc}")
 
 
-def run_all(room: Room, doors: Doors, keep: bool = False, make_world: WorldFactory = RealWorld) -> None:
-    """Every team's drill in its own thread; Ctrl-C or SIGTERM aborts every team, then waits."""
+def run_all(
+    room: Room, doors: Doors, keep: bool = False, make_world: WorldFactory = RealWorld, hold: bool = False
+) -> None:
+    """Every team's drill in its own thread (with hold, each from the facilitator's start); Ctrl-C or
+    SIGTERM aborts every team, then waits."""
+    if not hold:
+        for name in room.teams:
+            room.start(name)
     threads = [
         threading.Thread(
             target=run_team, args=(room, team, doors, keep, make_world), name=f"drill-team-{team.name}", daemon=True

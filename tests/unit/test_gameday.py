@@ -161,6 +161,7 @@ def test_two_teams_whole_drills_share_one_draw_and_the_leaderboard(
 
     for name in ("red", "blue"):
         clock.at(clock.t + 1, lambda name=name: fixer(name))  # type: ignore[misc]
+        room.start(name)
         gameday.run_team(room, room.teams[name], doors, make_world=modelled_world)
     assert room.over and {t.outcome for t in room.teams.values()} == {"resolved"}
     results = room.results()
@@ -183,3 +184,43 @@ def test_drill_chaos_on_a_game_days_run_needs_the_facilitators_token(tmp_path: P
         assert said.exit_code == 2 and "belongs to a game day" in said.output, said.output
     said = runner.invoke(app, ["--token", room.facilitator_token, "chaos", "revert", "--run", run_id])
     assert "belongs to a game day" not in said.output  # past the lock (no stack is up here)
+
+
+def test_held_teams_start_on_the_facilitators_word_and_abort_before_start(tmp_path: Path) -> None:
+    room, _ = _room(tmp_path)
+    client = TestClient(build(room))
+    boss = {"Authorization": f"Bearer {room.facilitator_token}"}
+    red = {"Authorization": f"Bearer {room.teams['red'].token}"}
+    assert client.post("/api/teams/red/control/start", headers=red).status_code == 403
+    assert client.post("/api/teams/red/control/start", headers=boss).status_code == 200
+    assert room.teams["red"].go.is_set() and not room.teams["blue"].go.is_set()
+    assert client.post("/api/teams/blue/control/abort", headers=boss).status_code == 200
+    assert gameday.run_team(room, room.teams["blue"], None) is None  # type: ignore[arg-type]
+    assert room.store.run(room.teams["blue"].run_id).outcome == "aborted"
+    assert not (tmp_path / "gameday-locks" / room.teams["blue"].run_id).exists()
+
+
+def test_responders_cli_acts_through_the_server_for_its_token_only(tmp_path: Path) -> None:
+    from facilitator.serve import Serving
+
+    room, _ = _room(tmp_path)
+    _inject(room, "red")
+    serving = Serving(room).start()
+    try:
+        runner = CliRunner()
+        red = ["--server", serving.url, "--token", room.teams["red"].token]
+        said = runner.invoke(app, [*red, "ack", "--as", "ana"])
+        assert said.exit_code == 0 and "acknowledged (ana)" in said.output, said.output
+        said = runner.invoke(app, [*red, "diagnose", "database", "--as", "raj"])
+        assert said.exit_code == 0 and "not it" in said.output
+        said = runner.invoke(app, [*red, "timeline"])
+        assert "acknowledged (ana)" in said.output and room.teams["red"].draw.variant.label not in said.output
+        said = runner.invoke(app, ["--server", serving.url, "--token", "forged", "ack"])
+        assert said.exit_code == 2 and "403" in said.output
+        said = runner.invoke(app, ["--server", serving.url, "--token", room.facilitator_token, "ack"])
+        assert said.exit_code == 2 and "join token" in said.output
+        said = runner.invoke(app, ["--server", serving.url, "ack"])
+        assert said.exit_code == 2 and "--token" in said.output
+        assert not [e for e in room.store.events(room.teams["blue"].run_id) if e.by in ("ana", "raj")]
+    finally:
+        serving.stop()
