@@ -46,6 +46,10 @@ def team_charts(view: dict[str, Any]) -> list[str]:
     errors["SLO %"] = [(t, 100 * limits["error_rate"] * v) for t, v in span]
     replicas = sorted({name for h in history for name in h["shares"]})
     shares: Series = {r: [(h["t"], 100 * float(h["shares"].get(r, 0.0))) for h in history] for r in replicas}
+    if replicas:  # the fair share, and how far from it recovery allows
+        fair = 100 / len(replicas)
+        shares["fair share"] = [(t, fair * v) for t, v in span]
+        shares["fair + allowed skew"] = [(t, (fair + 100 * limits["max_share_skew"]) * v) for t, v in span]
     return [
         chart("latency", "Latency percentiles (ms)", latency, markers, "", x_max),
         chart("errors", "Error rate (%)", errors, markers, "%", x_max),

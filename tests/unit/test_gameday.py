@@ -170,6 +170,14 @@ def test_two_teams_whole_drills_share_one_draw_and_the_leaderboard(
     assert results["leaderboard"][0]["best_points"] > results["leaderboard"][1]["best_points"]
     assert [t["team"] for t in room.room()["leaderboard"]] == ["red", "blue"]
     assert room.teams["red"].history and room.teams["red"].milestones["resolved"] > 0
+    client = TestClient(build(room))
+    red = {"Authorization": f"Bearer {room.teams['red'].token}"}
+    boss = {"Authorization": f"Bearer {room.facilitator_token}"}
+    report = client.get("/api/teams/red/report", headers=boss)
+    assert report.status_code == 200 and 'data-chart="latency"' in report.text
+    assert client.get("/api/teams/red/postmortem", headers=red).status_code == 200, "the end opens a team's own record"
+    assert client.get("/api/teams/blue/postmortem", headers=red).status_code == 403
+    assert client.get("/api/results", headers=boss).json()["leaderboard"][0]["team"] == "red"
 
 
 def test_drill_chaos_on_a_game_days_run_needs_the_facilitators_token(tmp_path: Path) -> None:
