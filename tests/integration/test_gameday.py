@@ -154,7 +154,7 @@ def test_a_game_day_of_five_teams_in_a_real_browser(
         fix = (
             "sed -i -E 's/ weight [0-9]+//' /lb/haproxy.cfg && reload && runtime 'show servers state' | head -3"
             " && redis-cli -h db ping && curl -fsS -o /dev/null -w 'lb %{http_code}\\n' http://lb:8080/health"
-            " && ls -a /lb && (ls / ; test ! -e /var/run/docker.sock && echo no-docker)"
+            " && ls -a /lb && (ls / ; test ! -e /var/run/docker.sock && echo no-docker) && logs app1 | tail -1"
         )
         shell = subprocess.run(
             [sys.executable, "-m", "cli.main", "shell", "--team", CONSOLE, "--db", str(db), "-c", fix],
@@ -165,6 +165,7 @@ def test_a_game_day_of_five_teams_in_a_real_browser(
         )
         assert shell.returncode == 0, shell.stdout + shell.stderr
         assert "reloaded gracefully" in shell.stdout and "PONG" in shell.stdout and "lb 200" in shell.stdout
+        assert "app1: serving on" in shell.stdout, "the replicas' logs are in the shell"
         assert "no-docker" in shell.stdout and "fault" not in shell.stdout and "drill.db" not in shell.stdout
 
         wait("the console team mitigated", lambda: "mitigated" in cell(room_view, CONSOLE, "milestones"), 60, 0.5)
