@@ -174,7 +174,14 @@ def test_a_game_day_of_five_teams_in_a_real_browser(
         team_view.save_screenshot(str(artifacts_dir / "gameday-team.png"))
         wait("every team ended", lambda: room.over, 200, 0.5)
         wait("the room view's end", lambda: "(over)" in room_view.find_element(By.ID, "title").text, 5)
+        assert "weights-skew" not in room_view.find_element(By.TAG_NAME, "body").text, "no reveal before the word"
+        facilitator = team_view  # the same browser, now the facilitator's
+        facilitator.get(f"{serving.url}/facilitator?token={room.facilitator_token}")
+        wait("the facilitator's truth", lambda: "weights-skew" in cell(facilitator, CONSOLE, "fault"), 5)
+        facilitator.find_element(By.ID, "reveal-btn").click()
+        wait("the reveal on the room view", lambda: "weights-skew" in room_view.find_element(By.ID, "reveal").text, 3)
         room_view.save_screenshot(str(artifacts_dir / "gameday-room.png"))
+        facilitator.save_screenshot(str(artifacts_dir / "gameday-facilitator.png"))
         for driver in (room_view, team_view):
             errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
             assert errors == [], errors
