@@ -35,7 +35,7 @@ from scoreboard import postmortem, render, report
 from scoreboard.leaderboard import leaderboard
 from scoreboard.scoring import score
 from scoreboard.store import Store
-from scoreboard.timeline import PUBLIC
+from scoreboard.timeline import PUBLIC, Event
 from stack import gamedaylock, shell
 from stack.rundir import new_run_id
 
@@ -95,6 +95,7 @@ class Room:
         self.revealed = False
         self.closed = False  # the server is stopping: live streams end
         self.version = 0
+        self.lock = threading.RLock()  # the teams' live state: written by their threads, read by the server's
         self._changed = threading.Condition()
         self.on_extend: Callable[[str, float], None] | None = None
 
@@ -158,6 +159,10 @@ class Room:
         return out
 
     def room(self, truth: bool = False) -> dict[str, Any]:
+        with self.lock:
+            return self._room(truth)
+
+    def _room(self, truth: bool) -> dict[str, Any]:
         board = sorted(self.teams.values(), key=lambda t: (-t.points, t.name))
         return {
             "drill": self.drill.name,
@@ -174,6 +179,10 @@ class Room:
         }
 
     def team_view(self, name: str, truth: bool = False) -> dict[str, Any]:
+        with self.lock:
+            return self._team_view(name, truth)
+
+    def _team_view(self, name: str, truth: bool) -> dict[str, Any]:
         team = self.teams[name]
         shown = [e for e in team.events if truth or self.over or e["event"] not in HIDDEN]
         return {
@@ -217,31 +226,28 @@ class Room:
         team = self.teams[name]
         if team.ended:
             raise UsageError(f"team {name}'s run has ended")
-        said = self._act(team, action, by, text, detail)
-        recorded = said["recorded"]
-        if recorded["event"] in ("acknowledged", "note", "diagnosed", "hypothesis", "hint"):
-            event = self.store.events(team.run_id, after=0)
-            mine = [e for e in event if e.event == recorded["event"] and e.at == recorded["at"]]
-            if mine:  # on the room view now, not at the controller's next beat
-                Live(self, team)(Seen(mine[-1]))
+        event, said = self._act(team, action, by, text, detail)
+        if event.event in ("acknowledged", "note", "diagnosed", "hypothesis", "hint"):
+            Live(self, team)(Seen(event))  # on the room view now, not at the controller's next beat
         return said
 
-    def _act(self, team: Team, action: str, by: str, text: str, detail: str) -> dict[str, Any]:
+    def _act(self, team: Team, action: str, by: str, text: str, detail: str) -> tuple[Event, dict[str, Any]]:
         store, run_id = self.store, team.run_id
         if action == "ack":
             event = responders.ack(store, run_id, by)
-            return {"recorded": event.as_dict()}
+            return event, {"recorded": event.as_dict()}
         if action == "note":
-            return {"recorded": responders.note(store, run_id, by, text).as_dict()}
+            event = responders.note(store, run_id, by, text)
+            return event, {"recorded": event.as_dict()}
         if action == "diagnose":
             event, verdict = grading.diagnose(store, run_id, by, text, detail)
-            return {"recorded": event.as_dict(), "correct": verdict.correct, "explanation": verdict.explanation}
+            return event, {"recorded": event.as_dict(), "correct": verdict.correct, "explanation": verdict.explanation}
         if action == "hint":
             event, hint_text = grading.hint(store, run_id, by)
-            return {"recorded": event.as_dict(), "hint": hint_text}
+            return event, {"recorded": event.as_dict(), "hint": hint_text}
         if action == "resolve":
             answer = responders.request(store, run_id, by, "resolve", ("resolve_declared", "premature_resolve"))
-            return {"recorded": answer.as_dict(), "accepted": answer.event == "resolve_declared"}
+            return answer, {"recorded": answer.as_dict(), "accepted": answer.event == "resolve_declared"}
         raise UsageError(f"unknown action {action!r}: ack, note, diagnose, hint or resolve")
 
     def start(self, name: str) -> None:
@@ -277,6 +283,10 @@ class Live:
     team: Team
 
     def __call__(self, message: Message) -> None:
+        with self.room.lock:
+            self._take(message)
+
+    def _take(self, message: Message) -> None:
         team = self.team
         if isinstance(message, Happened):
             self._event(message.event, self._offset(message.at), message.by, message.detail, dict(message.data))

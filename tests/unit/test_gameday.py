@@ -232,3 +232,18 @@ def test_responders_cli_acts_through_the_server_for_its_token_only(tmp_path: Pat
         assert not [e for e in room.store.events(room.teams["blue"].run_id) if e.by in ("ana", "raj")]
     finally:
         serving.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--team", "red", "--team", "red"], "each team once"),
+        (["--team", "red", "--autopilot", "blue"], "--autopilot blue"),
+        (["--team", "red", "--drills-dir", "/nonexistent"], "nosuchdrill"),
+    ],
+)
+def test_gameday_run_refuses_bad_input_before_anything_starts(tmp_path: Path, args: list[str], says: str) -> None:
+    drill = "traffic-tango" if "--drills-dir" not in args else "nosuchdrill"
+    said = CliRunner().invoke(app, ["gameday", "run", drill, *args, "--db", str(tmp_path / "drill.db")])
+    assert said.exit_code == 2 and says in said.output, said.output
+    assert not (tmp_path / "drill.db").exists()
