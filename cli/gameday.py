@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from cli.common import DB, DRILLS_DIR, doors, typer_app
+from drills.errors import Terminated
 from orchestration import gameday
 
 gameday_app = typer_app(help="A game day: many teams, one room, one facilitator.", no_args_is_help=True)
@@ -55,6 +56,8 @@ def run(
         if linger > 0:
             _say(f"the game day is over; serving the results for {linger:g}s (Ctrl-C to stop)")
             time.sleep(linger)
+    except (KeyboardInterrupt, Terminated):  # run_all has aborted every team and waited for each
+        _say("interrupted: every team's run was aborted, its fault reverted and its stack removed")
     finally:
         serving.stop()
     results = room.results()
