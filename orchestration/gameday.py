@@ -184,7 +184,14 @@ class Room:
 
     def _team_view(self, name: str, truth: bool) -> dict[str, Any]:
         team = self.teams[name]
-        shown = [e for e in team.events if truth or self.over or e["event"] not in HIDDEN]
+        if truth or self.over:
+            shown = list(team.events)
+        else:  # a team that has ended learns its fault with the room, not before the others end
+            shown = [
+                {**e, "detail": e["detail"].split("; the fault was", 1)[0]}
+                for e in team.events
+                if e["event"] not in HIDDEN
+            ]
         return {
             **self.summary(team, truth),
             "history": list(team.history),

@@ -121,7 +121,13 @@ def test_the_fault_shows_only_after_every_team_ended_and_the_reveal(tmp_path: Pa
     room, _ = _room(tmp_path)
     _inject(room, "red")
     client = TestClient(build(room))
-    room.teams["red"].outcome = "resolved"
+    room.teams["red"].outcome = "timeout"
+    label = room.teams["red"].draw.variant.label
+    gameday.Live(room, room.teams["red"])(
+        Happened("timeout", datetime(2026, 11, 30, 12, 5, tzinfo=UTC), detail=f"time limit; the fault was {label}")
+    )
+    own = client.get("/api/teams/red", headers={"Authorization": f"Bearer {room.teams['red'].token}"}).json()
+    assert "timeout" in str(own) and label not in str(own), "the fault stays hidden until every team has ended"
     assert client.post("/api/reveal", headers={"Authorization": f"Bearer {room.facilitator_token}"}).status_code == 200
     _no_secrets(client.get("/api/room").json(), room)  # blue still running: nothing yet
     room.teams["blue"].outcome = "timeout"
