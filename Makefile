@@ -1,7 +1,7 @@
 # make demo: all set-up, then the main job.   make test: all set-up, then the whole suite.
 PYTHON ?= python3
 VENV   := .venv
-PACKAGES := drills doors stack chaos traffic telemetry scoreboard playbooks orchestration cli
+PACKAGES := drills doors stack chaos traffic telemetry scoreboard playbooks orchestration facilitator cli
 BIN    := $(VENV)/bin
 
 .PHONY: setup engine venv images browser demo test lint unit bench clean

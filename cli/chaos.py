@@ -12,6 +12,7 @@ from chaos import faults, inject
 from chaos.target import Target
 from cli.common import doors, typer_app
 from drills.errors import Interrupted
+from stack import gamedaylock
 from stack.handle import open_stack
 from stack.rundir import check_run_id
 
@@ -22,6 +23,9 @@ PARAM = typer.Option(None, "--param", "-p", help="key=value, repeatable (e.g. se
 
 
 def _target(run_id: str) -> Target:
+    from cli.remote import given_token
+
+    gamedaylock.check(check_run_id(run_id), given_token())
     return Target(open_stack(doors(), run_id))
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from cli import remote
 from cli.common import AS, DB, RUN, store, typer_app, who_is
 from playbooks import grading
 from scoreboard.timeline import line
@@ -22,6 +23,11 @@ def diagnose(
     db: Path = DB,
 ) -> None:
     """State a diagnosis; it is graded against the injected fault (a wrong one is a red herring)."""
+    if (server := remote.current()) is not None:
+        said = server.act("diagnose", who_is(who), category, detail)
+        word = "right" if said["correct"] else "not it"
+        typer.echo(f"recorded: {remote.line(said['recorded'])}\n{word}: {said['explanation']}")
+        return
     event, verdict = grading.diagnose(store(db), run_id, who_is(who), category, detail)
     typer.echo(f"recorded: {line(event)}\n{'right' if verdict.correct else 'not it'}: {verdict.explanation}")
 
@@ -29,5 +35,9 @@ def diagnose(
 @app.command("hint", epilog="Example: drill hint --as raj")
 def hint(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
     """Take the next hint (from the playbook); it costs points."""
+    if (server := remote.current()) is not None:
+        said = server.act("hint", who_is(who))
+        typer.echo(f"recorded: {remote.line(said['recorded'])}\n\n{said['hint']}")
+        return
     event, text = grading.hint(store(db), run_id, who_is(who))
     typer.echo(f"recorded: {line(event)} (costs {event.data['cost']} points)\n\n{text}")

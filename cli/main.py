@@ -26,6 +26,7 @@ from drills.errors import DrillError, Terminated
 # Each command and the cli module that defines it, in the order `drill --help` lists them.
 COMMANDS = {
     "run": "run",
+    "gameday": "gameday",
     "ack": "respond",
     "diagnose": "diagnose",
     "note": "respond",
@@ -34,6 +35,7 @@ COMMANDS = {
     "abort": "respond",
     "timeline": "respond",
     "status": "stack",
+    "shell": "shell",
     "list": "drills",
     "show": "drills",
     "validate": "drills",
@@ -146,9 +148,17 @@ def _version(asked: bool) -> None:
 VERSION = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print drill's version and exit.")
 
 
+SERVER = typer.Option(
+    None, "--server", envvar="DRILL_SERVER", help="A game day's facilitator server: responders act through it."
+)
+TOKEN = typer.Option(None, "--token", envvar="DRILL_TOKEN", help="Your join token (a game day's team or facilitator).")
+
+
 @app.callback()
-def _options(ctx: typer.Context, debug: bool = DEBUG, version: bool = VERSION) -> None:
-    ctx.obj = {"debug": debug}
+def _options(
+    ctx: typer.Context, debug: bool = DEBUG, version: bool = VERSION, server: str = SERVER, token: str = TOKEN
+) -> None:
+    ctx.obj = {"debug": debug, "server": server, "token": token}
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -83,6 +83,11 @@ class RunPlan:
     team: str
     seed: int
     keep: bool = False
+    draw: Draw | None = None  # a game day's shared draw; None: drawn from the seed
+
+    @property
+    def chosen(self) -> Draw:
+        return self.draw or draw(self.drill, self.seed)
 
 
 @dataclass
@@ -99,6 +104,7 @@ class RunState:
     healthy_since: float | None = None
     seen_events: int = 0
     restart_seen: bool = False
+    extra_s: float = 0.0  # time added to the limit by the facilitator (extend_requested)
 
 
 @dataclass
@@ -159,7 +165,7 @@ def _baseline(run: Run) -> None:
 
 def _inject(run: Run) -> None:
     """Wait for the drawn moment, then inject. Safe to re-enter after a Ctrl-C answered "no"."""
-    chosen = draw(run.drill, run.plan.seed)
+    chosen = run.plan.chosen
     state = run.state
     if state.inject_due is None:
         state.inject_due = run.clock.now() + chosen.inject_after_s
@@ -181,12 +187,12 @@ def _inject(run: Run) -> None:
 
 def _respond(run: Run) -> None:
     assert run.state.injected_at is not None
-    deadline = run.state.injected_at + run.drill.time_limit_s
     while run.state.outcome is None:
         _tick(run)
         _judge_recovery(run)
-        if run.state.outcome is None and run.clock.now() >= deadline:
-            _finish(run, "timeout", f"time limit of {run.drill.time_limit_s:g}s reached")
+        limit = run.drill.time_limit_s + run.state.extra_s
+        if run.state.outcome is None and run.clock.now() >= run.state.injected_at + limit:
+            _finish(run, "timeout", f"time limit of {limit:g}s reached")
         run.clock.sleep(TICK_S)
 
 
@@ -211,6 +217,9 @@ def _tick(run: Run) -> None:
             _answer_resolve(run, event.by)
         elif event.event == "abort_requested":
             _finish(run, "aborted", f"aborted by {event.by}")
+        elif event.event == "extend_requested":
+            run.state.extra_s += float(event.data.get("seconds", 0.0))
+            run.record("extended", event.by, f"time limit extended by {event.data.get('seconds', 0):g}s")
         elif event.by not in ("drill", "monitor"):
             run.bus.publish(Seen(event))
     if not run.state.restart_seen and run.state.injected_at is not None and run.world.balancer_restarted():

@@ -31,6 +31,8 @@ EVENTS = (
     "resolve_requested",
     "resolve_declared",
     "abort_requested",
+    "extend_requested",
+    "extended",
     "timeout",
     "aborted",
     "balancer_restarted",
@@ -120,7 +122,7 @@ def line(event: Event) -> str:
     return f"- **{event.clock} (UTC):** {event.event.replace('_', ' ')}{who}: {text}"
 
 
-PUBLIC = {e for e in EVENTS if e not in ("resolve_requested", "abort_requested")}
+PUBLIC = {e for e in EVENTS if e not in ("resolve_requested", "abort_requested", "extend_requested")}
 
 
 def public(events: list[Event]) -> list[Event]:
