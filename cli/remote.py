@@ -7,9 +7,7 @@ server's business."""
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +22,9 @@ class Remote:
     token: str
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        import urllib.error  # with http.client, ssl and email: 20 ms that only a game day's command needs
+        import urllib.request
+
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.server.rstrip("/") + path,
