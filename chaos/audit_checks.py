@@ -77,8 +77,16 @@ def audit_checks(config: Config, file: str) -> list[Finding]:
                 if ms is not None and ms < CHECK_TIMEOUT_MIN_MS:
                     message = f"{section.kind} {section.name} gives health checks {ms} ms: a busy server fails them"
                     found.append(finding(file, line.number, "check-timeout", message))
+        has_timeout = any(len(t.words) > 1 and t.words[1] == "check" for t in section.directives("timeout"))
         for line in section.directives("default-server") + section.directives("server"):
             words = line.words
+            inter = _ms(words[words.index("inter") + 1]) if "inter" in words[:-1] else None
+            if not has_timeout and inter is not None and inter < CHECK_TIMEOUT_MIN_MS:
+                message = (
+                    f"checks every {inter} ms with no `timeout check`: each check has {inter} ms to answer, "
+                    "a busy server fails them"
+                )
+                found.append(finding(file, line.number, "check-timeout", message))
             options = {words[i]: words[i + 1] for i in range(len(words) - 1) if words[i] in ("fall", "rise")}
             if options.get("fall") == "1" and options.get("rise") == "1":
                 message = "fall 1 rise 1: one slow check takes a server out, one good check brings it back (flapping)"

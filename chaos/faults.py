@@ -115,7 +115,7 @@ def _scope_problems(params: dict[str, str], scope: Scope) -> list[tuple[str, str
     return found
 
 
-NUMERIC = ("weight", "maxconn", "port", "delay_ms", "period", "cpus", "timeout_ms", "slots")
+NUMERIC = ("weight", "maxconn", "port", "delay_ms", "period", "cpus", "inter_ms", "slots")
 CHOICES = {"mode": ("drain", "maint")}
 
 
@@ -215,7 +215,7 @@ _FAULTS = (
         "balancer",
         "balancer",
         "health checks on a page that does real work, timing out: every replica pulled (Stack Exchange 2016)",
-        (_p("path", "/api/catalog", "the page the checks request"), _p("timeout_ms", "5", "check timeout")),
+        (_p("path", "/api/catalog", "the page the checks request"), _p("inter_ms", "15", "check interval and timeout")),
         ("config",),
         check_heavy_page,
         checks_timing_out,
@@ -226,7 +226,7 @@ _FAULTS = (
         "balancer",
         "balancer",
         "health checks time out under load, fall 1 rise 1: replicas flap DOWN and UP (GitHub)",
-        (_p("path", "/api/catalog", "the page the checks request"), _p("timeout_ms", "25", "check timeout")),
+        (_p("path", "/api/catalog", "the page the checks request"), _p("inter_ms", "25", "check interval and timeout")),
         ("config",),
         check_flap,
         checks_timing_out,

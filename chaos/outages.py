@@ -47,41 +47,35 @@ def _indent(text: str) -> str:
     return text[: len(text) - len(text.lstrip())]
 
 
-def _check_patch(config: Config, path: str, timeout_ms: str, flap: bool) -> dict[int, str | None]:
+def _check_patch(config: Config, path: str, inter_ms: str, flap: bool) -> dict[int, str | None]:
+    """The checks request `path`, every `inter_ms`; with no `timeout check`, HAProxy gives a
+    check `inter` to complete, so a page slower than that fails every check."""
     section = _backend(config)
     option = next((line for line in section.directives("option") if "httpchk" in line.words), None)
-    if option is None:
-        raise UsageError("the balancer config's backend app has no `option httpchk` line to change")
-    indent = _indent(option.text)
-    changes: dict[int, str | None] = {
-        option.number: f"{indent}option httpchk GET {path}\n{indent}timeout check {timeout_ms}ms"
-    }
+    default = section.first("default-server")
+    if option is None or default is None:
+        raise UsageError("the balancer config's backend app has no `option httpchk` and default-server lines to change")
+    text = set_server_option(default.text, "inter", f"{inter_ms}ms")
     if flap:
-        default = section.first("default-server")
-        if default is None:
-            raise UsageError("the balancer config's backend app has no default-server line to change")
-        text = default.text
-        for name, value in (("inter", "500ms"), ("fall", "1"), ("rise", "1")):
-            text = set_server_option(text, name, value)
-        changes[default.number] = text
-    return changes
+        text = set_server_option(set_server_option(text, "fall", "1"), "rise", "1")
+    return {option.number: f"{_indent(option.text)}option httpchk GET {path}", default.number: text}
 
 
 def check_heavy_page(config: Config, p: dict[str, str], scope: Scope, route: str) -> Plan:
     summary = (
-        f"health checks request {p['path']}, a page that does real work, and give up after {p['timeout_ms']} ms: "
-        "every replica fails its check and is pulled"
+        f"health checks request {p['path']}, a page that does real work, and give up after {p['inter_ms']} ms "
+        "(inter, no `timeout check`): every replica fails its check and is pulled"
     )
-    changes = _check_patch(config, p["path"], p["timeout_ms"], flap=False)
+    changes = _check_patch(config, p["path"], p["inter_ms"], flap=False)
     return Plan("lb.check-heavy-page", route, p, summary, _patch(config.text, changes))
 
 
 def check_flap(config: Config, p: dict[str, str], scope: Scope, route: str) -> Plan:
     summary = (
-        f"health checks request {p['path']} with a {p['timeout_ms']} ms timeout, every 500 ms, fall 1 rise 1: "
+        f"health checks request {p['path']} every {p['inter_ms']} ms with as long to answer, fall 1 rise 1: "
         "under load checks time out and replicas go DOWN and UP"
     )
-    changes = _check_patch(config, p["path"], p["timeout_ms"], flap=True)
+    changes = _check_patch(config, p["path"], p["inter_ms"], flap=True)
     return Plan("lb.check-flap", route, p, summary, _patch(config.text, changes))
 
 
@@ -124,16 +118,16 @@ def slots_exhausted(config: Config, p: dict[str, str], scope: Scope, route: str)
 
 
 def _duplicates(state: BalancerState) -> list[str]:
+    """Server slots that name the same host as another (HAProxy gives the later ones no address
+    at all: "No IP for server", in maintenance) or resolved to the same address."""
     seen: dict[str, str] = {}
     found = []
     for server in state.servers:
-        address = server.address
-        if not address or address in ("-", "0.0.0.0"):
-            continue
-        if address in seen:
-            found.append(f"{server.name} -> {address} (as {seen[address]})")
-        else:
-            seen[address] = server.name
+        for key in {server.fqdn, server.address} - {"", "-", "0.0.0.0"}:
+            if key in seen and seen[key] != server.name:
+                found.append(f"{server.name} -> {key} (as {seen[key]})")
+                break
+            seen.setdefault(key, server.name)
     return found
 
 

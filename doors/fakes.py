@@ -71,22 +71,31 @@ class _Server:
     check_port: int = 0
     address: str = ""
     check_page: bool = False  # the check requests a page that does real work (not /health)
-    check_timeout_ms: int = 0  # `timeout check`; 0: none
+    check_timeout_ms: int = 0  # `timeout check`; 0: none, `inter` is the whole check's time
+    inter_ms: int = 2000
+
+    @property
+    def check_time_ms(self) -> int:
+        return self.check_timeout_ms or self.inter_ms
 
     @property
     def check_slow(self) -> bool:
         """Under the drill's load, a working page answers in FAKE_PAGE_BUSY_MS: checks with less time out."""
-        return self.checked and self.check_page and 0 < self.check_timeout_ms < FAKE_PAGE_BUSY_MS
+        return self.checked and self.check_page and self.check_time_ms < FAKE_PAGE_BUSY_MS
 
     @property
     def up(self) -> bool:
         wrong_port = self.checked and self.check_port not in (0, SERVICE_PORT)
-        too_slow = self.check_slow and self.check_timeout_ms < FAKE_PAGE_MS
+        too_slow = self.check_slow and self.check_time_ms < FAKE_PAGE_MS
         return not wrong_port and not too_slow and not self.admin & (ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT)
 
 
 FAKE_PAGE_MS = 20  # the reference app's service time: a check timeout below it always fails
 FAKE_PAGE_BUSY_MS = 50  # ... and one below this fails under load
+
+
+def _fake_ms(value: str) -> int:
+    return int(value.removesuffix("ms")) if value.endswith("ms") else int(float(value.rstrip("s")) * 1000)
 
 
 def _server_from(words: list[str], defaults: list[str]) -> _Server:
@@ -100,6 +109,8 @@ def _server_from(words: list[str], defaults: list[str]) -> _Server:
             server.limit = int(value)
         elif word == "port":
             server.check_port = int(value)
+        elif word == "inter":
+            server.inter_ms = _fake_ms(value)
         elif word == "check":
             server.checked = True
         elif word == "agent-check":
@@ -209,6 +220,7 @@ class FakeBalancer:
                 CHECK_ENABLED if s.agent else 0,
                 s.check_port,
                 s.address,
+                s.address.rpartition(":")[0] or s.address,
             )
             for s in self._servers
         )

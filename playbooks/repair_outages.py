@@ -33,14 +33,16 @@ def repair_checks(text: str, findings: list[Finding]) -> str:
             continue
         if f.rule == "check-target":
             changes[f.line] = f"{_indent(line.text)}option httpchk GET {HEALTH_PATH}"
-        elif f.rule == "check-timeout":
+        elif f.rule == "check-timeout" and line.words[0] == "timeout":
             changes[f.line] = f"{_indent(line.text)}timeout check {CHECK_TIMEOUT}"
+        elif f.rule == "check-timeout":  # a server or default-server line's `inter`
+            changes[f.line] = set_server_option(changes.get(f.line, line.text), "inter", "1s")
         elif f.rule == "duplicate-address" and len(line.words) > 2:
             port = line.words[2].rpartition(":")[2] if ":" in line.words[2] else ""
             own = f"{line.words[1]}:{port}" if port else line.words[1]
             changes[f.line] = line.text.replace(f" {line.words[2]}", f" {own}", 1)
         elif f.rule == "check-flap":
-            fixed = line.text
+            fixed = changes.get(f.line, line.text)
             for option, value in (("inter", "1s"), ("fall", "3"), ("rise", "2")):
                 fixed = set_server_option(fixed, option, value)
             changes[f.line] = fixed

@@ -21,8 +21,8 @@ from stack.spec import render_config
 SCOPE = Scope("abc123", ("app1", "app2", "app3"), ("app1", "app2", "app3", "db", "lb"))
 REFERENCE = render_config(haproxy_template(), 3)
 RULES = {
-    "lb.check-heavy-page": {"check-target", "check-timeout"},
-    "lb.check-flap": {"check-target", "check-timeout", "check-flap"},
+    "lb.check-heavy-page": {"check-target", "check-timeout", "check-timing"},
+    "lb.check-flap": {"check-target", "check-timeout", "check-flap", "check-timing"},
     "lb.slots-exhausted": {"duplicate-address"},
     "lb.partial-push": {"out-of-rotation", "weights-skew"},
 }
