@@ -17,6 +17,12 @@ from tests.integration.test_drill import assert_gone
 
 OUTAGE_DRILLS = ("heavy-health-check", "flapping-checks", "missing-slots", "partial-push")
 EVERY_DRILL = tuple(builtin_files())  # traffic-tango: one variant here, every variant in test_drill.py
+LATER_VARIANTS = [
+    (name, i)
+    for name in OUTAGE_DRILLS
+    for i in range(1, len(yaml.safe_load(builtin_files()[name].read_text())["faults"]))
+    if yaml.safe_load(builtin_files()[name].read_text()).get("level") != "onboarding"  # draws the first only
+]
 
 
 def shortened(tmp_path: Path, name: str, variant: int = 0) -> tuple[Path, dict[str, Any]]:
@@ -32,7 +38,18 @@ def shortened(tmp_path: Path, name: str, variant: int = 0) -> tuple[Path, dict[s
 @pytest.mark.parametrize("name", EVERY_DRILL)
 def test_autopilot_resolves_every_built_in_drill(engine: DockerEngine, tmp_path: Path, name: str) -> None:
     assert set(OUTAGE_DRILLS) < set(EVERY_DRILL)
-    path, doc = shortened(tmp_path, name)
+    resolves(engine, tmp_path, name, 0)
+
+
+@pytest.mark.parametrize(("name", "variant"), LATER_VARIANTS, ids=lambda x: str(x))
+def test_autopilot_resolves_the_outage_drills_other_variants(
+    engine: DockerEngine, tmp_path: Path, name: str, variant: int
+) -> None:
+    resolves(engine, tmp_path, name, variant)
+
+
+def resolves(engine: DockerEngine, tmp_path: Path, name: str, variant: int) -> None:
+    path, doc = shortened(tmp_path, name, variant)
     done = drill_cli(
         "run", str(path), "--autopilot", "--json", "--quiet", "--seed", "1", "--db", str(tmp_path / "d.db"), timeout=240
     )
@@ -45,5 +62,5 @@ def test_autopilot_resolves_every_built_in_drill(engine: DockerEngine, tmp_path:
     scores = result["scores"]
     assert scores["tt_mitigate_s"] < scores["tt_resolve_s"] < 90 and scores["red_herrings"] == 0
     first_alert = next(e for e in result["timeline"] if e["event"] == "alert_fired")
-    print(f"{name}: first alert {first_alert['detail']!r}; resolved after {scores['tt_resolve_s']:.0f} s")
+    print(f"{name}[{variant}]: first alert {first_alert['detail']!r}; resolved after {scores['tt_resolve_s']:.0f} s")
     assert_gone(engine, result["run_id"])
