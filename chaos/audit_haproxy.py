@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from chaos import hapkeywords
+from chaos.audit_checks import audit_checks
 from chaos.findings import Finding, finding, one_per_line
 from chaos.hapconfig import Config, Line, Section, Server, parse, server_lines
 
@@ -55,6 +56,7 @@ def audit_haproxy(text: str, file: str) -> list[Finding]:
     for section in config.sections_of("backend", "listen", "frontend"):
         found += _timeouts(config, section, file)
     found += _wont_load(config, file)
+    found += audit_checks(config, file)
     found += [
         finding(file, line.number, "not-evaluated", f"`{line.words[0]}` block not evaluated")
         for line in config.lines

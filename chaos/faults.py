@@ -25,6 +25,17 @@ from chaos.builders import (
     weights_unequal,
 )
 from chaos.hapconfig import Config, parse
+from chaos.outages import (
+    all_pushed_out,
+    check_flap,
+    check_heavy_page,
+    checks_timing_out,
+    every_server_down,
+    partial_push,
+    pushed,
+    slots_exhausted,
+    stale_slots,
+)
 from chaos.plan import Param, Plan, Scope
 from doors.balancer import BalancerState
 from drills.errors import UsageError
@@ -104,7 +115,7 @@ def _scope_problems(params: dict[str, str], scope: Scope) -> list[tuple[str, str
     return found
 
 
-NUMERIC = ("weight", "maxconn", "port", "delay_ms", "period", "cpus")
+NUMERIC = ("weight", "maxconn", "port", "delay_ms", "period", "cpus", "inter_ms", "slots")
 CHOICES = {"mode": ("drain", "maint")}
 
 
@@ -197,6 +208,53 @@ _FAULTS = (
         ("config",),
         tango,
         dancing,
+    ),
+    # After public postmortems (chaos.outages) --------------------------------------
+    Fault(
+        "lb.check-heavy-page",
+        "balancer",
+        "balancer",
+        "health checks on a page that does real work, timing out: every replica pulled (Stack Exchange 2016)",
+        (_p("path", "/api/catalog", "the page the checks request"), _p("inter_ms", "15", "check interval and timeout")),
+        ("config",),
+        check_heavy_page,
+        checks_timing_out,
+        every_server_down,
+    ),
+    Fault(
+        "lb.check-flap",
+        "balancer",
+        "balancer",
+        "health checks time out under load, fall 1 rise 1: replicas flap DOWN and UP (GitHub)",
+        (_p("path", "/api/catalog", "the page the checks request"), _p("inter_ms", "25", "check interval and timeout")),
+        ("config",),
+        check_flap,
+        checks_timing_out,
+    ),
+    Fault(
+        "lb.slots-exhausted",
+        "balancer",
+        "balancer",
+        "server slots held by a stale registration: new replicas never get traffic (Slack 2020)",
+        (_p("slots", "1", "server slots left in the backend"),),
+        ("config",),
+        slots_exhausted,
+        stale_slots,
+    ),
+    Fault(
+        "lb.partial-push",
+        "balancer",
+        "balancer",
+        "a config push takes servers out, the rest get unequal weights (Azure Front Door 2025)",
+        (
+            _p("servers", "app3", "replicas the push takes out (comma list)"),
+            _p("server", "app1", "the replica left with a higher weight"),
+            _p("weight", "4", "its weight (others keep 1)"),
+        ),
+        ("config",),
+        partial_push,
+        pushed,
+        all_pushed_out,
     ),
     Fault(
         "container.latency",

@@ -60,6 +60,32 @@ RULES = {
         "A disabled, drained (weight 0) or `down` server takes no traffic: capacity left out after a maintenance. "
         "Placeholder slots that an ingress controller keeps disabled on purpose are information.",
     ),
+    "check-target": Rule(
+        "warning",
+        "check a cheap health endpoint (`option httpchk GET /health`), not a page that does real work",
+        "A health check that requests a real page (the home page, a catalog) fails when that page slows under "
+        "load, on every server at once: the balancer pulls them all and the whole site is down although most of "
+        "it works (Stack Exchange, July 2016).",
+    ),
+    "check-timeout": Rule(
+        "warning",
+        "give checks a timeout above the endpoint's worst latency (`timeout check 2s`, or none: inter applies)",
+        "A check timeout of a few milliseconds fails a healthy server as soon as it is busy: under load, servers "
+        "are taken out exactly when their capacity is needed.",
+    ),
+    "duplicate-address": Rule(
+        "warning",
+        "point each server slot at its own replica (refresh the registrations)",
+        "Two server lines with one address count one host twice: the host gets a double share, and the replica "
+        "the slot was meant for gets nothing. With server-templates filled by service discovery, slots held by "
+        "stale registrations leave new replicas without traffic (Slack, May 2020).",
+    ),
+    "check-flap": Rule(
+        "warning",
+        "require several results to change state (`fall 3 rise 2`)",
+        "With fall 1 and rise 1 a single slow check takes a server out and a single good one brings it back: under "
+        "load, servers flap DOWN and UP and the rest take their share in bursts (GitHub's load-balancer outages).",
+    ),
     "backup-server": Rule(
         "info",
         "fine if intended; otherwise drop `backup`",

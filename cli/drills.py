@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from cli.common import DRILLS_DIR, typer_app
-from drills import loader
+from drills import levels, loader
 from drills.definition import Drill
 from drills.errors import DrillError
 from playbooks.checks import CHECKS
@@ -33,6 +33,9 @@ def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
                     "time_limit_s": drill.time_limit_s,
                     "path": str(path),
                     "error": None,
+                    "level": drill.level,
+                    "balancer": "haproxy",
+                    "summary": first_sentence(drill.summary),
                 }
             )
         except DrillError as exc:
@@ -44,6 +47,9 @@ def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
                     "time_limit_s": None,
                     "path": str(path),
                     "error": str(exc),
+                    "level": None,
+                    "balancer": None,
+                    "summary": None,
                 }
             )
     if as_json:
@@ -57,6 +63,13 @@ def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
             typer.echo(
                 f"{row['name']:<20} {row['title']}: {row['variants']} fault variant(s), limit {limit}  ({row['path']})"
             )
+            typer.echo(f"{'':<20} {row['level']}, {row['balancer']}: {row['summary']}")
+
+
+def first_sentence(text: str) -> str:
+    """A summary's first sentence, for one line of `drill list`."""
+    head, dot, _ = text.partition(". ")
+    return head + "." if dot else text
 
 
 def described(d: Drill) -> dict[str, Any]:
@@ -66,6 +79,8 @@ def described(d: Drill) -> dict[str, Any]:
         "title": d.title,
         "summary": d.summary,
         "source": d.source,
+        "level": d.level,
+        "levels": {name: spec.explain() for name, spec in levels.LEVELS.items()},
         "stack": {"replicas": d.replicas, "capacity": d.capacity, "service_ms": d.service_ms},
         "traffic": {"rps": d.rps, "model": d.model, "users": d.users},
         "phases": {
@@ -99,6 +114,9 @@ def show(
     stack, traffic, phases, recovery = d["stack"], d["traffic"], d["phases"], d["recovery"]
     window = phases["inject_window_s"]
     typer.echo(f"{d['title']} ({d['name']}, {d['source']})\n{d['summary']}\n")
+    typer.echo(f"level      {d['levels'][d['level']]}")
+    others = [text for name, text in d["levels"].items() if name != d["level"]]
+    typer.echo("           other levels (`level:` in the drill file): " + " | ".join(others))
     typer.echo(
         f"stack      {stack['replicas']} replicas x capacity {stack['capacity']} "
         f"({stack['service_ms']:g} ms each), a balancer, a db"

@@ -104,6 +104,8 @@ class ServerState:
     check_state: int
     agent_state: int
     check_port: int
+    address: str = ""  # srv_addr: the address the server resolved to ("-": none)
+    fqdn: str = ""  # srv_fqdn: the host name the server line names
 
     @property
     def maintenance(self) -> bool:
@@ -145,6 +147,8 @@ def parse_servers_state(text: str, backend: str = BACKEND) -> list[ServerState]:
                 check_state=_int(row.get("srv_check_state")),
                 agent_state=_int(row.get("srv_agent_state")),
                 check_port=_int(row.get("srv_check_port")),
+                address=row.get("srv_addr", ""),
+                fqdn=row.get("srv_fqdn", ""),
             )
         )
     return found

@@ -69,15 +69,37 @@ class _Server:
     checked: bool = False
     agent: bool = False
     check_port: int = 0
+    address: str = ""
+    check_page: bool = False  # the check requests a page that does real work (not /health)
+    check_timeout_ms: int = 0  # `timeout check`; 0: none, `inter` is the whole check's time
+    inter_ms: int = 2000
+
+    @property
+    def check_time_ms(self) -> int:
+        return self.check_timeout_ms or self.inter_ms
+
+    @property
+    def check_slow(self) -> bool:
+        """Under the drill's load, a working page answers in FAKE_PAGE_BUSY_MS: checks with less time out."""
+        return self.checked and self.check_page and self.check_time_ms < FAKE_PAGE_BUSY_MS
 
     @property
     def up(self) -> bool:
         wrong_port = self.checked and self.check_port not in (0, SERVICE_PORT)
-        return not wrong_port and not self.admin & (ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT)
+        too_slow = self.check_slow and self.check_time_ms < FAKE_PAGE_MS
+        return not wrong_port and not too_slow and not self.admin & (ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT)
+
+
+FAKE_PAGE_MS = 20  # the reference app's service time: a check timeout below it always fails
+FAKE_PAGE_BUSY_MS = 50  # ... and one below this fails under load
+
+
+def _fake_ms(value: str) -> int:
+    return int(value.removesuffix("ms")) if value.endswith("ms") else int(float(value.rstrip("s")) * 1000)
 
 
 def _server_from(words: list[str], defaults: list[str]) -> _Server:
-    server = _Server(words[1])
+    server = _Server(words[1], address=words[2])
     options = defaults + words[3:]
     for i, word in enumerate(options):
         value = options[i + 1] if i + 1 < len(options) else ""
@@ -87,6 +109,8 @@ def _server_from(words: list[str], defaults: list[str]) -> _Server:
             server.limit = int(value)
         elif word == "port":
             server.check_port = int(value)
+        elif word == "inter":
+            server.inter_ms = _fake_ms(value)
         elif word == "check":
             server.checked = True
         elif word == "agent-check":
@@ -99,6 +123,7 @@ def _server_from(words: list[str], defaults: list[str]) -> _Server:
 def read_backend(text: str) -> tuple[str, list[_Server]]:
     """The `app` backend's algorithm and servers, as a (re)load of `text` would set them."""
     algo, servers, defaults, inside = "roundrobin", [], [], False
+    page, timeout_ms = False, 0
     for raw in text.splitlines():
         words = shlex.split(raw.split("#", 1)[0])
         if not words:
@@ -109,8 +134,16 @@ def read_backend(text: str) -> tuple[str, list[_Server]]:
             algo = words[1]
         elif inside and words[0] == "default-server":
             defaults = words[1:]
+        elif inside and words[:2] == ["option", "httpchk"]:
+            page = not any(w.startswith("/health") for w in words[2:])
+        elif inside and words[:2] == ["timeout", "check"] and len(words) > 2:
+            timeout_ms = (
+                int(words[2].removesuffix("ms")) if words[2].endswith("ms") else int(words[2].rstrip("s")) * 1000
+            )
         elif inside and words[0] == "server" and len(words) >= 3:
             servers.append(_server_from(words, defaults))
+    for server in servers:
+        server.check_page, server.check_timeout_ms = page, timeout_ms
     return algo, servers
 
 
@@ -171,7 +204,8 @@ class FakeBalancer:
         effective = 0 if s.admin & ADMIN_FORCED_DRAIN else s.weight
         status = "MAINT" if s.admin & (ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT) else "UP" if s.up else "DOWN"
         responses = {"hrsp_2xx": 0, "hrsp_4xx": 0, "hrsp_5xx": 0}
-        return ServerStat(BACKEND, s.name, status, effective, 0, 0, 0, responses, s.limit)
+        check = ("L7TOUT" if s.check_slow else "L7OK") if s.checked else ""
+        return ServerStat(BACKEND, s.name, status, effective, 0, 0, 0, responses, s.limit, check)
 
     def state(self, backend: str = BACKEND) -> BalancerState:
         self._need_running()
@@ -185,6 +219,8 @@ class FakeBalancer:
                 CHECK_ENABLED if s.checked else 0,
                 CHECK_ENABLED if s.agent else 0,
                 s.check_port,
+                s.address,
+                s.address.rpartition(":")[0] or s.address,
             )
             for s in self._servers
         )

@@ -106,6 +106,8 @@ class Drill:
     narration: Mapping[str, str]
     playbook: str
     source: str
+    level: str = "standard"  # drills.levels: onboarding, standard, veteran
+    live: str = "full"  # the facilitator's live line: "full" (SLIs) or "clock" (phase and clock only)
 
 
 DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(

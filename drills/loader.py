@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from drills import levels
 from drills.definition import Drill, DrillChecks
 from drills.errors import UsageError
 from drills.schema import Fields, Schema
@@ -45,6 +46,7 @@ TOP = (
     "reference_timeline",
     "narration",
     "playbook",
+    "level",
 )
 SLUG = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
 
@@ -114,7 +116,8 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
     rps, users, model = _traffic(s, top.get("traffic"))
     baseline_s, window, time_limit_s = _phases(s, top.get("phases"))
     cause, accepted = _root_cause(s, top)
-    return Drill(
+    level = s.choice(top.get("level"), "level", tuple(levels.LEVELS), levels.DEFAULT)
+    drill = Drill(
         name=_name(s, top),
         title=s.text(top.get("title"), "title"),
         summary=s.text(top.get("summary"), "summary"),
@@ -140,6 +143,7 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
         playbook=_playbook(s, top.get("playbook"), file, checks),
         source=file,
     )
+    return levels.apply(drill, level)
 
 
 def _name(s: Schema, top: Fields) -> str:

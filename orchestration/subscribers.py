@@ -74,7 +74,7 @@ class Narrator:
                 self.write(f"  {e.event} by {e.by}: {e.detail}")
         elif message.elapsed - self.last_live_at >= LIVE_EVERY_S:
             self.last_live_at = message.elapsed
-            self.write(live_line(message, self.reveal))
+            self.write(live_line(message, self.reveal, show_slis=self.drill.live != "clock"))
 
     def _happened(self, message: Happened) -> None:
         if message.event == "fault_injected":
@@ -91,10 +91,13 @@ class Narrator:
             self.write(f"  {narration}")
 
 
-def live_line(beat: Beat, reveal: bool) -> str:
+def live_line(beat: Beat, reveal: bool, show_slis: bool = True) -> str:
+    """The live line; without SLIs (a veteran drill) only the phase and the clock."""
     phase = beat.phase if (reveal or beat.phase != "respond") else "running"
     clock = f"{int(beat.elapsed) // 60:02d}:{int(beat.elapsed) % 60:02d}"
     slis = beat.slis
+    if not show_slis:
+        return f"[{phase:<9} {clock}]"
     if slis is None:
         return f"[{phase:<9} {clock}] waiting for traffic"
     return (

@@ -17,6 +17,7 @@ from doors.clock import wait_for
 from drills.errors import DrillError
 from playbooks import grading, responders
 from playbooks.repair import repair
+from playbooks.repair_outages import repair_checks, restore_slots
 from scoreboard.store import Store
 from scoreboard.timeline import first
 from stack.handle import RunStack
@@ -63,9 +64,10 @@ class Autopilot:
         responders.ack(self.store, self.run_id, NAME)
         self._rule_out_database()
         findings, state = self._inspect_balancer()
-        summary = "; ".join(f"{f.rule} at line {f.line}" for f in findings) or state
-        grading.diagnose(self.store, self.run_id, NAME, "balancer", summary)
-        self._fix(findings)
+        missing = self._replicas_without_slot()
+        said = [f"{f.rule} at line {f.line}" for f in findings] + [f"no server slot for {n}" for n in missing]
+        grading.diagnose(self.store, self.run_id, NAME, "balancer", "; ".join(said) or state)
+        self._fix(findings, missing)
         self._wait_event("drill to observe recovery", "mitigated", self.time_limit_s)
         for _ in range(20):  # declare once drill agrees; a premature one is recorded (and costs)
             answer = responders.request(
@@ -95,12 +97,21 @@ class Autopilot:
         findings = audit.at_or_above(audit.audit_haproxy(config.read_text(), str(config)), "warning")
         return findings, seen
 
-    def _fix(self, findings: list[audit.Finding]) -> None:
+    def _replicas_without_slot(self) -> list[str]:
+        """Replicas that run but that the balancer has no server for (`docker ps` vs the stats page)."""
+        state = self.stack.balancer.state()
+        missing = [name for name in self.stack.replicas if state.state(name) is None]
+        if missing:
+            self._note(f"running replicas the balancer does not know: {', '.join(missing)}")
+        return missing
+
+    def _fix(self, findings: list[audit.Finding], missing: list[str]) -> None:
         config = self.stack.config_path
         before = config.read_text()
-        after = repair(before, findings)
+        after = restore_slots(repair_checks(repair(before, findings), findings), missing)
         if after != before:
             config.write_text(after)
-        what = "repaired " + ", ".join(sorted({f.rule for f in findings})) if after != before else "config clean"
+        fixed = sorted({f.rule for f in findings}) + (["missing server slots"] if missing else [])
+        what = "repaired " + ", ".join(fixed) if after != before else "config clean"
         self.stack.doors.runtime.signal(self.run_id, "lb", "SIGUSR2")  # a reload also drops runtime-only changes
         self._note(f"{what}; reloaded the balancer (SIGUSR2)")
