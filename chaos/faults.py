@@ -31,6 +31,8 @@ from chaos.outages import (
     check_heavy_page,
     checks_timing_out,
     every_server_down,
+    flapping,
+    has_flapped,
     partial_push,
     pushed,
     slots_exhausted,
@@ -229,7 +231,8 @@ _FAULTS = (
         (_p("path", "/api/catalog", "the page the checks request"), _p("inter_ms", "25", "check interval and timeout")),
         ("config",),
         check_flap,
-        checks_timing_out,
+        flapping,
+        has_flapped,
     ),
     Fault(
         "lb.slots-exhausted",

@@ -89,6 +89,28 @@ def checks_timing_out(state: BalancerState, p: Mapping[str, str]) -> tuple[bool,
     return bool(bad), ("checks failing: " + ", ".join(bad)) if bad else "every check passes"
 
 
+FLAP_WINDOW_S = 30  # a server that went DOWN and changed state this recently is still flapping
+
+
+def flapping(state: BalancerState, p: Mapping[str, str]) -> tuple[bool, str]:
+    """Checks failing now, or a server that went DOWN and changed state in the last FLAP_WINDOW_S:
+    between two flaps every check may pass, and that is not a fix."""
+    failing, seen = checks_timing_out(state, p)
+    recent = [
+        f"{s.name} changed {s.since_change_s}s ago after {s.down_transitions} DOWN(s)"
+        for s in state.stats
+        if s.down_transitions > 0 and 0 <= s.since_change_s < FLAP_WINDOW_S
+    ]
+    if recent:
+        return True, ("flapping: " + ", ".join(recent)) + ("; " + seen if failing else "")
+    return failing, seen
+
+
+def has_flapped(state: BalancerState, p: Mapping[str, str]) -> bool:
+    """The faulted checks have taken a server DOWN at least once since the faulted config loaded."""
+    return any(s.down_transitions > 0 for s in state.stats)
+
+
 def every_server_down(state: BalancerState, p: Mapping[str, str]) -> bool:
     return bool(state.stats) and all(s.status.upper().startswith("DOWN") for s in state.stats)
 

@@ -37,6 +37,8 @@ class ServerStat:
     limit: int = 0  # slim: the server's maxconn, 0 when unlimited
     check_status: str = ""
     agent_status: str = ""
+    down_transitions: int = 0  # chkdown: UP to DOWN since this worker started (a reload starts anew)
+    since_change_s: int = -1  # lastchg: seconds since its last UP/DOWN change (-1: not reported)
 
     @property
     def up(self) -> bool:
@@ -70,6 +72,8 @@ def parse_stat_csv(text: str) -> list[ServerStat]:
                 limit=_int(row.get("slim")),
                 check_status=row.get("check_status") or "",
                 agent_status=row.get("agent_status") or "",
+                down_transitions=_int(row.get("chkdown")),
+                since_change_s=int(row["lastchg"]) if row.get("lastchg") else -1,
             )
         )
     return servers

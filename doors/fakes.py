@@ -205,7 +205,10 @@ class FakeBalancer:
         status = "MAINT" if s.admin & (ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT) else "UP" if s.up else "DOWN"
         responses = {"hrsp_2xx": 0, "hrsp_4xx": 0, "hrsp_5xx": 0}
         check = ("L7TOUT" if s.check_slow else "L7OK") if s.checked else ""
-        return ServerStat(BACKEND, s.name, status, effective, 0, 0, 0, responses, s.limit, check)
+        flaps = 1 if s.checked and s.check_slow else 0  # slow checks take a server DOWN now and then
+        return ServerStat(
+            BACKEND, s.name, status, effective, 0, 0, 0, responses, s.limit, check, "", flaps, 0 if flaps else 600
+        )
 
     def state(self, backend: str = BACKEND) -> BalancerState:
         self._need_running()

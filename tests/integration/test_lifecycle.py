@@ -14,7 +14,7 @@ from doors.clock import wait_for
 from doors.engine import DockerEngine
 from drills.errors import StackTimeout
 from stack import provision
-from stack.rundir import RunDir, recorded_run_ids
+from stack.rundir import RunDir, home_id, recorded_run_ids
 from stack.spec import StackSpec
 from tests.integration.conftest import container, doors_of, drill_cli, served_by, start, stop
 
@@ -129,10 +129,10 @@ def test_a_stack_that_never_serves_times_out_saying_what_it_saw(
     steps.insert([title for title, _ in steps].index("containers running") + 1, ("freeze db", freeze_db))
     monkeypatch.setattr(provision, "UP_STEPS", steps)
     monkeypatch.setattr(provision, "READY_DEADLINE_S", 6.0)
-    before = engine.run_ids()
+    before = engine.run_ids(home_id())  # this test session's runs only: others may be running here
     with pytest.raises(StackTimeout) as err:
         provision.up(doors_of(engine), StackSpec(replicas=2), progress=lambda line: None)
     assert "timed out after 6s waiting for requests through http://127.0.0.1:" in str(err.value)
     assert "to reach every replica; last seen:" in str(err.value)
     assert recorded_run_ids(drill_home) == []
-    assert engine.run_ids() == before, "the failed stack left labelled resources behind"
+    assert engine.run_ids(home_id()) == before, "the failed stack left labelled resources behind"
