@@ -47,6 +47,7 @@ def sli_record(slis: Slis) -> dict[str, object]:
         "shares": slis.shares,
         "skew": slis.max_share_skew,
         "audience_affected": slis.audience_affected,
+        "rebuffering": slis.rebuffering_ratio,
     }
 
 
