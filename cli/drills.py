@@ -66,7 +66,7 @@ def described(d: Drill) -> dict[str, Any]:
         "title": d.title,
         "summary": d.summary,
         "source": d.source,
-        "stack": {"replicas": d.replicas, "capacity": d.capacity, "service_ms": d.service_ms},
+        "stack": {"replicas": d.replicas, "capacity": d.capacity, "service_ms": d.service_ms, "queue": d.queue},
         "traffic": {"rps": d.rps, "model": d.model, "users": d.users},
         "phases": {
             "baseline_s": d.baseline_s,

@@ -106,6 +106,7 @@ class Drill:
     narration: Mapping[str, str]
     playbook: str
     source: str
+    queue: int = 32  # requests each replica lets wait for a slot before it answers 503
 
 
 DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(

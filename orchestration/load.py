@@ -24,9 +24,6 @@ from traffic.schedule import MODELS, Arrivals, Audience
 
 MAX_RPS = 50_000  # one generator process holds about 35,000 on one core (benchmarks/bench_generator.py)
 MAX_DURATION_S = 3_600
-# A viewer's player fetches this much faster than it plays while below its buffer target: each
-# answered request carries HEADROOM x the viewer's request interval of media.
-HEADROOM = 2.0
 
 
 @dataclass(frozen=True)
@@ -154,7 +151,7 @@ def playback(spec: LoadSpec) -> Playback | None:
     """The audience's players: only a streaming audience has them (not a fixed --path)."""
     if spec.path is not None:
         return None
-    return Playback(PlayerSpec(segment_s=HEADROOM * spec.users / spec.rps), spec.users)
+    return Playback(PlayerSpec(interval_s=spec.users / spec.rps), spec.users)
 
 
 async def _drive(generator: Generator, monitor: Monitor, stop: Callable[[], bool] | None = None) -> None:

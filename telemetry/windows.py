@@ -120,7 +120,8 @@ class Window:
             bucket = self._buckets[key] = _Bucket()
         bucket.add(sample, sample.latency * 1000, self.slo_ms)
         if self.playback is not None:
-            self.playback.segment(sample.user, sample.scheduled + sample.latency, 200 <= sample.status < 400)
+            ok = 200 <= sample.status < 400
+            self.playback.segment(sample.user, sample.scheduled + sample.latency, ok, sample.latency)
 
     def slis(self, now: float, in_flight: Iterable[tuple[float, int]] = (), held_up: bool = False) -> Slis:
         """SLIs at `now`. `in_flight` (scheduled offset, user) of unanswered requests: those older

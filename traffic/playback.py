@@ -1,12 +1,15 @@
 """Viewers' players: segments fill a playback buffer, playback drains it in real time, a dry
 buffer stalls (rebuffering), and a long stall makes the viewer give up and start again.
 
-Pure and told the time: `segment(user, now, ok)` when an answer arrives, `advance(now)` on a
-tick. Every answered request of a viewer carries `segment_s` of media; the caller sets it a
-little above the viewer's request interval (a player fetches faster than it plays while it is
-below its target), so in the steady state each buffer sits at its target and lost or late
-segments eat into it. Targets are spread over `buffer_s` (a phone's low-latency player holds
-little, a TV's a lot), which is why the same fault stalls some viewers and not others.
+Pure and told the time: `segment(user, now, ok, latency)` when an answer arrives, `advance(now)`
+on a tick. A real player fetches one segment at a time, so while it is below its buffer target
+it gains a segment's media per fetch: D / L seconds of media a second for segments of D seconds
+fetched in L seconds. The open-model audience sends a viewer's requests every `interval_s`
+whatever the answers do, so each answer is credited D x min(1, interval / L): the same rate.
+A viewer stalls when its fetches take longer than its segments last (L > D) for long enough
+to drain its buffer (`buffer_segments` x D), or when fetches fail. Segment lengths are spread
+over `segment_s` (players and renditions differ: short low-latency segments on a phone, long
+ones on a TV), which is why the same fault stalls some viewers and not others.
 
 Time is kept in buckets of `bucket_s` (as telemetry.windows does), so a sliding window adds up
 whole buckets: played and stalled seconds, and who stalled or gave up.
@@ -22,21 +25,22 @@ STARTING, PLAYING, STALLED = 0, 1, 2
 
 @dataclass(frozen=True)
 class PlayerSpec:
-    segment_s: float = 0.5  # media each answered segment adds
-    buffer_s: tuple[float, float] = (0.5, 4.5)  # viewers' buffer targets, spread over this range
-    start_s: float = 0.5  # media needed to start (and to resume after a stall), at most the target
-    give_up_s: float = 6.0  # a stall (or a start) this long: the viewer leaves and starts over
+    interval_s: float = 0.25  # how often each viewer's requests are due (the open model's pace)
+    segment_s: tuple[float, float] = (0.4, 4.0)  # viewers' segment lengths, spread over this range
+    buffer_segments: float = 1.5  # the buffer target, in segments; one segment starts (or resumes) play
+    give_up_s: float = 8.0  # a stall (or a start) this long: the viewer leaves and starts over
 
     def __post_init__(self) -> None:
-        low, high = self.buffer_s
-        if self.segment_s <= 0 or not 0 < low <= high or self.start_s <= 0 or self.give_up_s <= 0:
-            raise ValueError("segment, buffer, start and give-up times must be positive (buffer low <= high)")
+        low, high = self.segment_s
+        if self.interval_s <= 0 or not 0 < low <= high or self.buffer_segments < 1 or self.give_up_s <= 0:
+            raise ValueError("interval, segments and give-up time must be positive, a buffer at least a segment")
 
 
 class _Viewer:
-    __slots__ = ("at", "buffer", "since", "state", "target")
+    __slots__ = ("at", "buffer", "segment", "since", "state", "target")
 
-    def __init__(self, target: float) -> None:
+    def __init__(self, segment: float, target: float) -> None:
+        self.segment = segment
         self.target = target
         self.buffer = 0.0
         self.state = STARTING
@@ -73,12 +77,13 @@ class Viewing:
 
 class Playback:
     def __init__(self, spec: PlayerSpec, users: int, bucket_s: float = 1 / 16) -> None:
-        low, high = spec.buffer_s
+        low, high = spec.segment_s
         self.spec = spec
         self.bucket_s = bucket_s
         # spread evenly over the range, in a scrambled order (golden-ratio steps), so that
-        # neighbouring user numbers do not all hold small buffers
-        self._viewers = [_Viewer(low + (high - low) * ((i * 0.6180339887) % 1.0)) for i in range(users)]
+        # neighbouring user numbers do not all have short segments
+        lengths = [low + (high - low) * ((i * 0.6180339887) % 1.0) for i in range(users)]
+        self._viewers = [_Viewer(d, d * spec.buffer_segments) for d in lengths]
         self._slots: dict[int, _Slot] = {}
         self.stalls = 0  # stalls begun
         self.gave_up = 0  # viewers who left after a long stall (or a start that never came)
@@ -90,26 +95,30 @@ class Playback:
     def target(self, user: int) -> float:
         return self._viewers[user].target
 
+    def segment_length(self, user: int) -> float:
+        return self._viewers[user].segment
+
     def state(self, user: int) -> str:
         return ("starting", "playing", "stalled")[self._viewers[user].state]
 
     def buffer(self, user: int) -> float:
         return self._viewers[user].buffer
 
-    def segment(self, user: int, now: float, ok: bool) -> None:
-        """An answer for `user` arrived at `now`: media if `ok`, nothing if it failed."""
+    def segment(self, user: int, now: float, ok: bool, latency: float = 0.0) -> None:
+        """An answer for `user` arrived at `now` after `latency`: media if `ok`, nothing if it failed."""
         if not 0 <= user < len(self._viewers):
             return
         v = self._viewers[user]
         self._advance(user, v, now)
         if not ok:
             return
-        spec = self.spec
+        interval = self.spec.interval_s
+        media = v.segment if latency <= interval else v.segment * interval / latency
         if v.state == PLAYING:
-            v.buffer = min(v.target, v.buffer + spec.segment_s)
+            v.buffer = min(v.target, v.buffer + media)
             return
-        v.buffer += spec.segment_s
-        if v.buffer >= min(spec.start_s, v.target):
+        v.buffer += media
+        if v.buffer >= v.segment:
             v.state, v.since = PLAYING, v.at
 
     def advance(self, now: float) -> None:

@@ -23,6 +23,46 @@ from stack.rundir import RunDir
 from tests.integration.conftest import drill_cli
 
 VARIANTS = yaml.safe_load(builtin_files()["traffic-tango"].read_text())["faults"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def fidelity(store: Store, result: dict[str, Any]) -> dict[str, Any]:
+    """What a run's stored SLIs (one record a second) say about how it felt: the first alert,
+    p95 in the baseline and at the peak, the worst share of viewers affected, rebuffering,
+    and how often p95 swung above 5x the baseline and back below 2x."""
+    at = {e["event"]: e["offset_s"] for e in reversed(result["timeline"])}  # first of each
+    fault, end = at["fault_injected"], at.get("mitigated", at.get("timeout", 1e9))
+    alerts = [e for e in result["timeline"] if e["event"] == "alert_fired" and e["offset_s"] >= fault]
+    rows = [(t, r) for t, r in store.slis(result["run_id"]) if r.get("rate", 0) > 0]
+    before = sorted(r["p95"] for t, r in rows if t < fault)
+    during = [r for t, r in rows if fault <= t <= end + 5]
+    baseline = before[len(before) // 2] if before else 0.0
+    swings, high = 0, False
+    for r in during:
+        if not high and r["p95"] > 5 * baseline:
+            high = True
+        elif high and r["p95"] < 2 * baseline:
+            high, swings = False, swings + 1
+    span = max(end - fault, 1.0)
+    return {
+        "fault": result["fault"],
+        "first_alert": alerts[0]["data"].get("rule") if alerts else None,
+        "p95_baseline_ms": round(baseline, 1),
+        "p95_peak_ms": round(max((r["p95"] for r in during), default=0.0), 1),
+        "worst_affected": round(max((r.get("audience_affected", 0.0) for r in during), default=0.0), 3),
+        "rebuffering_peak": round(max((r.get("rebuffering", 0.0) for r in during), default=0.0), 3),
+        "rebuffering_mean": round(sum(r.get("rebuffering", 0.0) for r in during) / max(len(during), 1), 3),
+        "error_peak": round(max((r["error_rate"] for r in during), default=0.0), 3),
+        "fault_s": round(span, 1),
+        "swings": swings,
+        "swings_per_min": round(swings * 60 / span, 1),
+    }
+
+
+def keep(row: dict[str, Any]) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / "fidelity.jsonl").open("a") as out:
+        out.write(json.dumps(row) + "\n")
 
 
 def fast_drill(
@@ -109,6 +149,9 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     by = {e["event"]: e["by"] for e in result["timeline"]}
     assert by["acknowledged"] == by["diagnosed"] == "autopilot" and by["mitigated"] == "drill"
     assert_gone(engine, result["run_id"])
+    felt = fidelity(Store(tmp_path / "d.db"), result)
+    keep(felt)
+    assert 0.2 <= felt["worst_affected"] <= 0.6, felt
 
 
 def test_nobody_responds_times_out_reverts_and_removes(engine: DockerEngine, tmp_path: Path) -> None:
