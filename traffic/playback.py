@@ -26,8 +26,8 @@ STARTING, PLAYING, STALLED = 0, 1, 2
 @dataclass(frozen=True)
 class PlayerSpec:
     interval_s: float = 0.25  # how often each viewer's requests are due (the open model's pace)
-    segment_s: tuple[float, float] = (0.4, 4.0)  # viewers' segment lengths, spread over this range
-    buffer_segments: float = 1.5  # the buffer target, in segments; one segment starts (or resumes) play
+    segment_s: tuple[float, float] = (0.3, 4.0)  # viewers' segment lengths, spread over this range
+    buffer_segments: float = 1.2  # the buffer target, in segments; one segment starts (or resumes) play
     give_up_s: float = 8.0  # a stall (or a start) this long: the viewer leaves and starts over
 
     def __post_init__(self) -> None:
