@@ -8,6 +8,7 @@ see drills.images), plus the environment that fills its variables.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,10 @@ MAX_REPLICAS = 12
 REPLICA = re.compile(r"^app\d+$")
 
 # Stack images, as compose's variables name them.
-IMAGES = {"lb": "drill/lb:latest", "app": "drill/app:latest", "db": "drill/db:latest"}
+# DRILL_IMAGE_TAG (default latest) keeps one checkout's images apart from another's on a shared
+# engine: two branches building drill/app:latest would replace each other's image mid-run.
+TAG = os.environ.get("DRILL_IMAGE_TAG", "latest") or "latest"
+IMAGES = {"lb": f"drill/lb:{TAG}", "app": f"drill/app:{TAG}", "db": f"drill/db:{TAG}"}
 
 
 @dataclass(frozen=True)
