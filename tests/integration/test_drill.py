@@ -102,6 +102,12 @@ def start_run(drill: Path, db: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
+def open_store(db: Path) -> Store:
+    """The run's database once `drill run` has created it (it does so after validating the drill)."""
+    wait_for("the run's database", lambda: (db.is_file(), "not created yet"), 30)
+    return Store(db)
+
+
 def wait_event(store: Store, name: str, deadline_s: float = 90) -> str:
     def probe() -> tuple[bool, str]:
         runs = store.runs()
@@ -187,7 +193,7 @@ def test_parallel_responders_premature_resolve_and_ctrl_c(engine: DockerEngine, 
     db = tmp_path / "d.db"
     controller = start_run(fast_drill(tmp_path, [{"fault": "lb.drained"}], time_limit_s=300, window=(2, 3)), db)
     try:
-        store = Store(db)
+        store = open_store(db)
         run_id = wait_event(store, "stack_ready")
         with ThreadPoolExecutor(8) as pool:
             jobs = [pool.submit(drill_cli, "note", f"note {i}", "--as", f"r{i}", "--db", str(db)) for i in range(6)]
@@ -216,7 +222,7 @@ def test_sigkill_mid_run_then_drill_down_reverts_and_keeps_the_timeline(engine: 
     db = tmp_path / "d.db"
     controller = start_run(fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=300, window=(0, 1)), db)
     try:
-        store = Store(db)
+        store = open_store(db)
         run_id = wait_event(store, "fault_injected")
         before = store.events(run_id)
         controller.send_signal(signal.SIGKILL)
