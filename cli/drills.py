@@ -66,7 +66,13 @@ def described(d: Drill) -> dict[str, Any]:
         "title": d.title,
         "summary": d.summary,
         "source": d.source,
-        "stack": {"replicas": d.replicas, "capacity": d.capacity, "service_ms": d.service_ms, "queue": d.queue},
+        "stack": {
+            "replicas": d.replicas,
+            "capacity": d.capacity,
+            "service_ms": d.service_ms,
+            "queue": d.queue,
+            "monitoring": d.monitoring,
+        },
         "traffic": {"rps": d.rps, "model": d.model, "users": d.users},
         "phases": {
             "baseline_s": d.baseline_s,

@@ -107,6 +107,7 @@ class Drill:
     playbook: str
     source: str
     queue: int = 32  # requests each replica lets wait for a slot before it answers 503
+    monitoring: bool = False  # Prometheus in the stack (costs CPU: off by default)
 
 
 DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(

@@ -86,6 +86,7 @@ class Narrator:
             where = message.data.get("endpoints") or {}
             self.write(
                 f"  balancer {where.get('url')}  stats {where.get('stats_url')}  runtime API {where.get('runtime_api')}"
+                + (f"  prometheus {where['prometheus_url']}" if where.get("prometheus_url") else "")
             )
         narration = self.drill.narration.get(message.event)
         if narration and not self.quiet:

@@ -112,7 +112,8 @@ class RealWorld:
 
     def provision(self) -> dict[str, str]:
         d = self.drill
-        spec = StackSpec(d.replicas, app=AppSettings(capacity=d.capacity, service_ms=d.service_ms, queue=d.queue))
+        app = AppSettings(capacity=d.capacity, service_ms=d.service_ms, queue=d.queue)
+        spec = StackSpec(d.replicas, app=app, monitoring=d.monitoring, alert_rules=tuple(d.rules))
         record = provision.up(self.doors, spec, self.bus.notice, run_id=self.run_id)
         self._target = Target(open_stack(self.doors, self.run_id))
         self._lb_started = self._lb_start_time()
