@@ -243,7 +243,7 @@ def charts(
         draw("errors", "Error rate (% of requests in the window)", errors, "%", _thresholds(rules, "error_rate", 100)),
         draw(
             "audience",
-            "Viewers who stalled or gave up, and rebuffering (% of watch time), in the window",
+            "Viewers stalled or gone; rebuffering (%)",
             audience,
             "%",
             _thresholds(rules, "audience_affected", 100),
