@@ -142,7 +142,8 @@ def tango(config: Config, p: dict[str, str], scope: Scope, route: str) -> Plan:
         "agent-check": "",
         "agent-port": str(AGENT_PORT),
         "agent-inter": "1s",
-        "agent-send": f"tango period={p['period']} replicas={len(scope.replicas)}",
+        "agent-send": f"tango period={p['period']} replicas={len(scope.replicas)}"
+        + (f" calm={p['calm']}" if p.get("calm", "0") not in ("", "0") else ""),
     }
     text = line.text
     for option, value in agent.items():
@@ -150,6 +151,7 @@ def tango(config: Config, p: dict[str, str], scope: Scope, route: str) -> Plan:
     summary = (
         f"every replica's weight follows a feedback agent in 'tango' mode: the lead moves to the next "
         f"replica every {p['period']}s (weight {p['weight']} vs 5%)"
+        + (f", {p['calm']}s of equal weights between leads" if p.get("calm", "0") not in ("", "0") else "")
     )
     return Plan("lb.tango", route, p, summary, replace_lines(config.text, {line.number: text}))
 

@@ -206,7 +206,11 @@ _FAULTS = (
         "balancer",
         "balancer",
         "weights swing from replica to replica every few seconds",
-        (_p("period", "4", "seconds each replica leads"), _p("weight", "100", "configured weight")),
+        (
+            _p("period", "4", "seconds each replica leads"),
+            _p("weight", "100", "configured weight"),
+            _p("calm", "0", "seconds of equal weights after each lead (0: none)"),
+        ),
         ("config",),
         tango,
         dancing,

@@ -81,7 +81,13 @@ def described(d: Drill) -> dict[str, Any]:
         "source": d.source,
         "level": d.level,
         "levels": {name: spec.explain() for name, spec in levels.LEVELS.items()},
-        "stack": {"replicas": d.replicas, "capacity": d.capacity, "service_ms": d.service_ms},
+        "stack": {
+            "replicas": d.replicas,
+            "capacity": d.capacity,
+            "service_ms": d.service_ms,
+            "queue": d.queue,
+            "monitoring": d.monitoring,
+        },
         "traffic": {"rps": d.rps, "model": d.model, "users": d.users},
         "phases": {
             "baseline_s": d.baseline_s,

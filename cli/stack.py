@@ -37,9 +37,12 @@ def up(
     replicas: int = typer.Option(3, "--replicas", "-n", help="Number of app replicas behind the balancer."),
     port: int = typer.Option(None, "--port", help="Balancer port on 127.0.0.1 (default: a free one Docker picks)."),
     as_json: bool = typer.Option(False, "--json", help="Print run id and URLs as JSON."),
+    monitoring: bool = typer.Option(
+        False, "--monitoring", help="Add Prometheus (scrapes the balancer and replicas; its UI on 127.0.0.1)."
+    ),
 ) -> None:
     """Start a reference stack (balancer, replicas, database) and wait until it serves."""
-    spec = StackSpec(replicas=replicas, lb_port=port)
+    spec = StackSpec(replicas=replicas, lb_port=port, monitoring=monitoring)
     clock = doors().clock
     started = clock.now()
     record = provision.up(doors(), spec, progress)
@@ -48,8 +51,9 @@ def up(
         typer.echo(json.dumps(summary))
         return
     typer.echo(f"run {record.run_id} up in {clock.now() - started:.1f}s: {replicas} replicas serving")
-    for key in ("url", "stats_url", "runtime_api"):
-        typer.echo(f"  {key:<12} {summary[key]}")
+    for key in ("url", "stats_url", "runtime_api", "prometheus_url"):
+        if key in summary:
+            typer.echo(f"  {key:<12} {summary[key]}")
     typer.echo(f"  {'traffic':<12} {record.extra.get('traffic', '')}")
     typer.echo(f"take it down with: drill down {record.run_id}")
 
@@ -73,6 +77,8 @@ def status(
     for r in rows:
         summary = r.record.summary() if r.record else {}
         typer.echo(f"{r.run_id}  {r.running}/{r.containers} running  {r.state}  {summary.get('url', '')}")
+        if summary.get("prometheus_url"):
+            typer.echo(f"  prometheus {summary['prometheus_url']}  (alerts: {summary['prometheus_url']}/alerts)")
         if r.run_id in drills:
             assert timeline is not None
             typer.echo("  " + render.describe_active(timeline, drills[r.run_id]))

@@ -108,6 +108,8 @@ class Drill:
     source: str
     level: str = "standard"  # drills.levels: onboarding, standard, veteran
     live: str = "full"  # the facilitator's live line: "full" (SLIs) or "clock" (phase and clock only)
+    queue: int = 32  # requests each replica lets wait for a slot before it answers 503
+    monitoring: bool = False  # Prometheus in the stack (costs CPU: off by default)
 
 
 DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(

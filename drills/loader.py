@@ -112,7 +112,7 @@ def _compose(text: str, file: str) -> yaml.Node | None:
 
 
 def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
-    replicas, capacity, service_ms = _stack(s, top.get("stack"))
+    replicas, capacity, service_ms, queue, monitoring = _stack(s, top.get("stack"))
     rps, users, model = _traffic(s, top.get("traffic"))
     baseline_s, window, time_limit_s = _phases(s, top.get("phases"))
     cause, accepted = _root_cause(s, top)
@@ -142,6 +142,8 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
         narration=narration(s, top.get("narration")),
         playbook=_playbook(s, top.get("playbook"), file, checks),
         source=file,
+        queue=queue,
+        monitoring=monitoring,
     )
     return levels.apply(drill, level)
 
@@ -156,12 +158,14 @@ def _name(s: Schema, top: Fields) -> str:
     return name
 
 
-def _stack(s: Schema, node: yaml.Node | None) -> tuple[int, int, float]:
-    stack = s.fields(node, "stack", ("replicas", "capacity", "service_ms"))
+def _stack(s: Schema, node: yaml.Node | None) -> tuple[int, int, float, int, bool]:
+    stack = s.fields(node, "stack", ("replicas", "capacity", "service_ms", "queue", "monitoring"))
     return (
         s.whole(stack.get("replicas"), "stack.replicas", 3, 1, 12),
         s.whole(stack.get("capacity"), "stack.capacity", 8, 1, 1000),
         s.number(stack.get("service_ms"), "stack.service_ms", 20.0, 1, 10_000),
+        s.whole(stack.get("queue"), "stack.queue", 32, 0, 10_000),
+        s.flag(stack.get("monitoring"), "stack.monitoring", False),
     )
 
 

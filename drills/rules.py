@@ -24,6 +24,7 @@ SLI_NAMES = (
     "max_share_skew",
     "fairness",
     "audience_affected",
+    "rebuffering_ratio",
 )
 
 OPS: dict[str, Callable[[float, float], bool]] = {

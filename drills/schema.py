@@ -167,6 +167,15 @@ class Schema:
             return default
         return value if self._within(node, path, value, low, high) else default
 
+    def flag(self, node: yaml.Node | None, path: str, default: bool) -> bool:
+        value = self._constructed(node, path, "true or false")
+        if value is _MISSING or node is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(node, path, f"expected true or false, got {node.value!r}")
+            return default
+        return value
+
     def choice(self, node: yaml.Node | None, path: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.text(node, path, default)
         if value not in allowed:

@@ -18,6 +18,7 @@ from telemetry.sinks import Sink, TerminalSink, WebhookSink
 from telemetry.windows import Slis, Window, expected_from_weights
 from traffic.generator import Generator, Target, check_reachable
 from traffic.generator import run as run_loop
+from traffic.playback import Playback, PlayerSpec
 from traffic.sample import LoadReport, Sample, summarize
 from traffic.schedule import MODELS, Arrivals, Audience
 
@@ -86,6 +87,7 @@ class LoadResult:
             "latency_ms": {"p50": r.p50_ms, "p95": r.p95_ms, "p99": r.p99_ms, "max": r.max_ms},
             "replicas": self.replica_rows(),
             "audience_affected": self.final.audience_affected if self.final else None,
+            "rebuffering_ratio": self.final.rebuffering_ratio if self.final else None,
             "alerts": [event.as_dict() for event in self.events],
             "stalls": self.stalls,
         }
@@ -114,7 +116,7 @@ def run_load(
     metrics = MetricsServer(metrics_port) if metrics_port is not None else None
     samples: list[Sample] = []
     monitor = Monitor(
-        Window(spec.window_s, spec.slo_ms, expected),
+        Window(spec.window_s, spec.slo_ms, expected, playback(spec)),
         Alerting(rules if rules is not None else default_rules()),
         sinks or [],
         balancer=view,
@@ -145,6 +147,13 @@ def run_load(
     return LoadResult(report, monitor.events, expected, counts, monitor.latest, samples, monitor.stalls)
 
 
+def playback(spec: LoadSpec) -> Playback | None:
+    """The audience's players: only a streaming audience has them (not a fixed --path)."""
+    if spec.path is not None:
+        return None
+    return Playback(PlayerSpec(interval_s=spec.users / spec.rps), spec.users)
+
+
 async def _drive(generator: Generator, monitor: Monitor, stop: Callable[[], bool] | None = None) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -169,7 +178,10 @@ def format_result(result: LoadResult) -> str:
         f"latency   p50 {r.p50_ms:.1f} ms   p95 {r.p95_ms:.1f} ms   p99 {r.p99_ms:.1f} ms   max {r.max_ms:.1f} ms",
     ]
     if result.final is not None:
-        lines.append(f"audience  {result.final.audience_affected:.0%} of users affected in the last window")
+        lines.append(
+            f"audience  {result.final.audience_affected:.0%} of viewers affected in the last window "
+            f"(rebuffering {result.final.rebuffering_ratio:.1%})"
+        )
     lines.append(f"{'replica':<10}{'requests':>10}{'share':>8}{'expected':>10}{'balancer':>10}")
     for name, row in result.replica_rows().items():
         expected = "" if row["expected_share"] is None else f"{row['expected_share']:.1%}"

@@ -47,6 +47,7 @@ def sli_record(slis: Slis) -> dict[str, object]:
         "shares": slis.shares,
         "skew": slis.max_share_skew,
         "audience_affected": slis.audience_affected,
+        "rebuffering": slis.rebuffering_ratio,
     }
 
 
@@ -85,6 +86,7 @@ class Narrator:
             where = message.data.get("endpoints") or {}
             self.write(
                 f"  balancer {where.get('url')}  stats {where.get('stats_url')}  runtime API {where.get('runtime_api')}"
+                + (f"  prometheus {where['prometheus_url']}" if where.get("prometheus_url") else "")
             )
         narration = self.drill.narration.get(message.event)
         if narration and not self.quiet:

@@ -36,8 +36,7 @@ class Audience:
         self.alerts: queue.Queue[AlertEvent] = queue.Queue()
         self.counting = False  # from the fault on
         self.requests = self.failed = 0
-        self.users: set[int] = set()
-        self.hurt: set[int] = set()
+        self.worst_affected = 0.0  # the largest share of viewers stalled or gone in a window, from the fault on
         self.failure: BaseException | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,22 +75,20 @@ class Audience:
 
     def _tick(self, slis: Slis) -> None:
         self.latest = slis
+        if self.counting and not slis.held_up:
+            self.worst_affected = max(self.worst_affected, slis.audience_affected)
 
     def _sample(self, sample: Sample) -> None:
         if not self.counting:
             return
         self.requests += 1
-        self.users.add(sample.user)
-        failed = bool(sample.error) or sample.status >= 500 or sample.status == 0
-        self.failed += failed
-        if failed or sample.latency * 1000 > SLO_MS:
-            self.hurt.add(sample.user)
+        self.failed += bool(sample.error) or sample.status >= 500 or sample.status == 0
 
     def impact(self) -> dict[str, float]:
         return {
             "requests": self.requests,
             "error_share": self.failed / self.requests if self.requests else 0.0,
-            "audience_affected": len(self.hurt) / len(self.users) if self.users else 0.0,
+            "audience_affected": self.worst_affected,
         }
 
 
@@ -115,7 +112,8 @@ class RealWorld:
 
     def provision(self) -> dict[str, str]:
         d = self.drill
-        spec = StackSpec(d.replicas, app=AppSettings(capacity=d.capacity, service_ms=d.service_ms))
+        app = AppSettings(capacity=d.capacity, service_ms=d.service_ms, queue=d.queue)
+        spec = StackSpec(d.replicas, app=app, monitoring=d.monitoring, alert_rules=tuple(d.rules))
         record = provision.up(self.doors, spec, self.bus.notice, run_id=self.run_id)
         self._target = Target(open_stack(self.doors, self.run_id))
         self._lb_started = self._lb_start_time()

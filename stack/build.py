@@ -21,7 +21,12 @@ from drills.errors import DrillError, UsageError
 from stack.resources import images_dir
 from stack.spec import IMAGES
 
-OFFICIAL_BASES = {"lb": "haproxy:2.8", "app": "python:3.12-slim", "db": "redis:7"}
+OFFICIAL_BASES = {
+    "lb": "haproxy:2.8",
+    "app": "python:3.12-slim",
+    "db": "redis:7",
+    "prometheus": "prom/prometheus:v2.53.0",
+}
 LOCAL_BASE = "drill/base:bookworm"
 DIGEST_LABEL = "drill.context-digest"
 BASE_LABEL = "drill.base"

@@ -17,9 +17,11 @@ from doors.clock import wait_for
 from doors.kit import Doors
 from doors.runtime import Reaped
 from drills.errors import DrillError, Interrupted, UsageError
+from drills.rules import default_rules
+from stack import prometheus
 from stack.resources import compose_file, haproxy_template
 from stack.rundir import Endpoints, RunDir, RunRecord, home_id, new_run_id, project_name, recorded_run_ids
-from stack.spec import IMAGES, StackSpec, render_compose, render_config, stack_env
+from stack.spec import StackSpec, render_compose, render_config, stack_env
 
 Progress = Callable[[str], None]
 READY_DEADLINE_S = 90.0
@@ -43,7 +45,7 @@ class Provisioning:
 
 
 def _check_images(p: Provisioning) -> None:
-    missing = [tag for tag in IMAGES.values() if p.doors.runtime.image_labels(tag) is None]
+    missing = [tag for tag in p.spec.images if p.doors.runtime.image_labels(tag) is None]
     if missing:
         raise DrillError(f"image(s) {', '.join(missing)} not built yet: run `drill images build` (or `make setup`)")
 
@@ -65,9 +67,14 @@ def _render(p: Provisioning) -> None:
     p.run.create()
     source = yaml.safe_load(compose_file().read_text())
     p.run.compose_file.write_text(yaml.safe_dump(render_compose(source, p.spec), sort_keys=False))
-    env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port), home_id())
+    prom = p.run.path / "prometheus"
+    env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port), home_id(), str(prom))
     p.run.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     (p.run.lb_config_dir / "haproxy.cfg").write_text(render_config(haproxy_template(), p.spec.replicas))
+    if p.spec.monitoring:
+        prom.mkdir()
+        (prom / "prometheus.yml").write_text(prometheus.scrape_config(p.spec.replicas))
+        (prom / "rules.yml").write_text(prometheus.alerting_rules(p.spec.alert_rules or tuple(default_rules())))
     p.run.save(p.record)
 
 
@@ -103,7 +110,8 @@ def _containers_running(p: Provisioning) -> None:
     web, stats, api = (lb.port(private) for private in ("8080/tcp", "8404/tcp", "9999/tcp"))
     if web is None or stats is None or api is None:
         raise DrillError(f"lb container publishes no 127.0.0.1 port for 8080, 8404 and 9999; saw {lb.ports}")
-    endpoints = Endpoints(web, stats, api, _routable(lb.address("_front")))
+    prom = p.doors.runtime.inspect(p.run.run_id, "prometheus").port("9090/tcp") if p.spec.monitoring else None
+    endpoints = Endpoints(web, stats, api, _routable(lb.address("_front")), prom or 0)
     p.record = replace(p.record, endpoints=endpoints)
     p.run.save(p.record)
     p.balancer = p.doors.balancer(*endpoints.api_address)

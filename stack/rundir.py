@@ -59,6 +59,11 @@ class Endpoints:
     # audience and monitor go there, sparing docker-proxy (about 0.03 of a core per stack at 150
     # req/s). Responders use the published ports. Empty where the host cannot route to it.
     direct: str = ""
+    prometheus_port: int = 0  # 0: the run has no Prometheus
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}" if self.prometheus_port else ""
 
     @property
     def url(self) -> str:
@@ -108,6 +113,8 @@ class RunRecord:
                 "stats_url": self.endpoints.stats_url,
                 "runtime_api": f"127.0.0.1:{self.endpoints.api_port}",
             }
+            if self.endpoints.prometheus_url:
+                out["prometheus_url"] = self.endpoints.prometheus_url
         return out
 
 

@@ -8,17 +8,27 @@ see drills.images), plus the environment that fills its variables.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from drills.errors import UsageError
+from drills.rules import AlertRule
 
 MAX_REPLICAS = 12
 REPLICA = re.compile(r"^app\d+$")
 
 # Stack images, as compose's variables name them.
-IMAGES = {"lb": "drill/lb:latest", "app": "drill/app:latest", "db": "drill/db:latest"}
+# DRILL_IMAGE_TAG (default latest) keeps one checkout's images apart from another's on a shared
+# engine: two branches building drill/app:latest would replace each other's image mid-run.
+TAG = os.environ.get("DRILL_IMAGE_TAG", "latest") or "latest"
+IMAGES = {
+    "lb": f"drill/lb:{TAG}",
+    "app": f"drill/app:{TAG}",
+    "db": f"drill/db:{TAG}",
+    "prometheus": f"drill/prometheus:{TAG}",  # only runs with monitoring start it
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,10 @@ class StackSpec:
     replicas: int = 3
     lb_port: int | None = None
     app: AppSettings = field(default_factory=AppSettings)
+    # Prometheus in the stack (scraping the balancer and the replicas, the drill's rules as
+    # alerting rules): off by default, it costs CPU that a dense game day's stacks share.
+    monitoring: bool = False
+    alert_rules: tuple[AlertRule, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -45,7 +59,11 @@ class StackSpec:
 
     @property
     def services(self) -> list[str]:
-        return ["lb", "db", *self.replica_names]
+        return ["lb", "db", *self.replica_names, *(["prometheus"] if self.monitoring else [])]
+
+    @property
+    def images(self) -> list[str]:
+        return [IMAGES[name] for name in ("lb", "app", "db", *(["prometheus"] if self.monitoring else []))]
 
     @property
     def replica_names(self) -> list[str]:
@@ -60,6 +78,8 @@ def render_compose(source: dict[str, Any], spec: StackSpec) -> dict[str, Any]:
     template = services["app1"]
     rendered: dict[str, Any] = {}
     for name, service in services.items():
+        if name == "prometheus" and not spec.monitoring:
+            continue
         if not REPLICA.match(name):
             rendered[name] = _without_build(service)
     for name in spec.replica_names:
@@ -78,7 +98,12 @@ def _without_build(service: dict[str, Any]) -> dict[str, Any]:
 
 
 def stack_env(
-    run_id: str, spec: StackSpec, lb_config_dir: str, ports: tuple[int, int, int] | None = None, home: str = "manual"
+    run_id: str,
+    spec: StackSpec,
+    lb_config_dir: str,
+    ports: tuple[int, int, int] | None = None,
+    home: str = "manual",
+    prom_config_dir: str = "",
 ) -> dict[str, str]:
     """Values for the compose file's variables. `ports` (web, stats, runtime API) are pinned so
     a restarted balancer keeps them; without them Docker picks free ones at each start."""
@@ -97,6 +122,11 @@ def stack_env(
         "DRILL_APP_SERVICE_MS": f"{spec.app.service_ms:g}",
         "DRILL_APP_QUEUE": str(spec.app.queue),
         "DRILL_APP_SEGMENT_BYTES": str(spec.app.segment_bytes),
+        **(
+            {"DRILL_PROM_IMAGE": IMAGES["prometheus"], "DRILL_PROM_CONFIG_DIR": prom_config_dir}
+            if spec.monitoring
+            else {}
+        ),
     }
 
 

@@ -1,57 +1,86 @@
-"""The monitor's SLIs in Prometheus text format on 127.0.0.1 (`--metrics-port`)."""
+"""The monitor's figures for Prometheus on 127.0.0.1 (`--metrics-port`), through prometheus_client.
+
+Real counters and a latency histogram, fed every answer (so PromQL's rate() and
+histogram_quantile() work over any range), plus the monitor's window SLIs and the alerts
+firing as gauges read at scrape time.
+"""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from drills.errors import UsageError
 from drills.rules import SLI_NAMES
 from telemetry.windows import Slis
+from traffic.sample import Sample
+
+BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+class _WindowCollector(Collector):
+    """The latest window's SLIs, shares and firing alerts, as gauges."""
+
+    def __init__(self, read: Callable[[], tuple[Slis | None, list[str]]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        slis, firing = self._read()
+        if slis is None:
+            return
+        for name in SLI_NAMES:
+            yield GaugeMetricFamily(f"drill_{name}", f"{name} over the monitor's sliding window", slis.value(name))
+        share = GaugeMetricFamily("drill_replica_share", "each replica's share in the window", labels=["replica"])
+        for replica, value in sorted(slis.shares.items()):
+            share.add_metric([replica], value)
+        yield share
+        expected = GaugeMetricFamily(
+            "drill_replica_expected_share", "the share the balancer's weights give", labels=["replica"]
+        )
+        for replica, value in sorted(slis.expected_shares.items()):
+            expected.add_metric([replica], value)
+        yield expected
+        alerts = GaugeMetricFamily("drill_alert_firing", "1 while the rule fires", labels=["rule"])
+        for rule in firing:
+            alerts.add_metric([rule], 1.0)
+        yield alerts
 
 
 def render_prometheus(slis: Slis | None, firing: list[str]) -> str:
-    if slis is None:
-        return "# no window evaluated yet\n"
-    lines = []
-    for name in SLI_NAMES:
-        lines += [f"# TYPE drill_{name} gauge", f"drill_{name} {slis.value(name):.6g}"]
-    lines.append("# TYPE drill_replica_share gauge")
-    lines += [f'drill_replica_share{{replica="{r}"}} {s:.6g}' for r, s in sorted(slis.shares.items())]
-    lines.append("# TYPE drill_replica_expected_share gauge")
-    lines += [f'drill_replica_expected_share{{replica="{r}"}} {s:.6g}' for r, s in sorted(slis.expected_shares.items())]
-    lines.append("# TYPE drill_alert_firing gauge")
-    lines += [f'drill_alert_firing{{rule="{name}"}} 1' for name in firing]
-    return "\n".join(lines) + "\n"
+    """The window's gauges alone, in the text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_WindowCollector(lambda: (slis, firing)))
+    return generate_latest(registry).decode()
 
 
 class MetricsServer:
     def __init__(self, port: int) -> None:
         self.latest: Slis | None = None
         self.firing: list[str] = []
-        exporter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = render_prometheus(exporter.latest, exporter.firing).encode()
-                self.send_response(200 if self.path == "/metrics" else 404)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_WindowCollector(lambda: (self.latest, self.firing)))
+        self._requests = Counter(
+            "drill_requests", "answers by replica and outcome", ["replica", "outcome"], registry=self.registry
+        )
+        self._latency = Histogram(
+            "drill_request_duration_seconds",
+            "latency from the scheduled send (open model)",
+            buckets=BUCKETS_S,
+            registry=self.registry,
+        )
         try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+            self._server, self._thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
         except OSError as exc:
             raise UsageError(f"--metrics-port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror})") from None
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="drill-metrics", daemon=True
-        )
-        self._thread.start()
+
+    def observe(self, sample: Sample) -> None:
+        outcome = "failed" if sample.failed else "ok"
+        self._requests.labels(sample.replica or "none", outcome).inc()
+        self._latency.observe(sample.latency)
 
     def close(self) -> None:
         self._server.shutdown()

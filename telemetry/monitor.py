@@ -76,6 +76,8 @@ class Monitor:
 
     def on_sample(self, sample: Sample) -> None:
         self.window.add(sample)
+        if self.metrics is not None:
+            self.metrics.observe(sample)
 
     def evaluate(self, now: float) -> list[AlertEvent]:
         """One tick of pure work: SLIs at `now`, rules, events to sinks."""

@@ -47,7 +47,16 @@ class _State:
     since: float | None = None
 
 
-KEY_FIGURES = ("requests", "rate", "error_rate", "p95_latency_ms", "max_share_skew", "fairness", "audience_affected")
+KEY_FIGURES = (
+    "requests",
+    "rate",
+    "error_rate",
+    "p95_latency_ms",
+    "max_share_skew",
+    "fairness",
+    "audience_affected",
+    "rebuffering_ratio",
+)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from traffic.playback import Playback
 from traffic.sample import LATE_AFTER_S, Sample, percentile
 
 
@@ -36,6 +37,9 @@ class Slis:
     # The load's own side was held up (its event loop paused) within the window: latency and
     # errors then measure this machine, not the stack, and alert rules do not judge them.
     held_up: bool = False
+    # With a streaming audience (a Playback): stalled seconds over watched seconds in the
+    # window, and audience_affected is the share of viewers who stalled or gave up in it.
+    rebuffering_ratio: float = 0.0
 
     def value(self, sli: str) -> float:
         figure = getattr(self, sli)
@@ -96,10 +100,17 @@ class Window:
     buckets and looks at single samples only in the two at the window's edges, so it costs
     about the same at 20,000 answers a second as at 20 (it runs on the generator's loop)."""
 
-    def __init__(self, span_s: float, slo_ms: float, expected_shares: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        span_s: float,
+        slo_ms: float,
+        expected_shares: dict[str, float] | None = None,
+        playback: Playback | None = None,
+    ) -> None:
         self.span_s = span_s
         self.slo_ms = slo_ms
         self.expected_shares = dict(expected_shares or {})
+        self.playback = playback
         self._buckets: dict[int, _Bucket] = {}
 
     def add(self, sample: Sample) -> None:
@@ -108,6 +119,9 @@ class Window:
         if bucket is None:
             bucket = self._buckets[key] = _Bucket()
         bucket.add(sample, sample.latency * 1000, self.slo_ms)
+        if self.playback is not None:
+            ok = 200 <= sample.status < 400
+            self.playback.segment(sample.user, sample.scheduled + sample.latency, ok, sample.latency)
 
     def slis(self, now: float, in_flight: Iterable[tuple[float, int]] = (), held_up: bool = False) -> Slis:
         """SLIs at `now`. `in_flight` (scheduled offset, user) of unanswered requests: those older
@@ -154,6 +168,13 @@ class Window:
         skew, fairness = self._balance(shares, served)
         users |= {user for _, user in overdue}
         hurt |= {user for _, user in overdue}
+        rebuffering = 0.0
+        if self.playback is not None:  # a viewer is affected when playback stalled or gave up
+            self.playback.advance(now)
+            viewing = self.playback.window(since, now)
+            hurt = set(viewing.stalled | viewing.left)
+            users |= hurt
+            rebuffering = viewing.rebuffering_ratio
         return Slis(
             at=now,
             window_s=self.span_s,
@@ -172,6 +193,7 @@ class Window:
             users_active=len(users),
             audience_affected=len(hurt) / len(users) if users else 0.0,
             held_up=held_up,
+            rebuffering_ratio=rebuffering,
         )
 
     def _balance(self, shares: dict[str, float], served: Counter[str]) -> tuple[float, float]:

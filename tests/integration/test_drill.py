@@ -23,6 +23,46 @@ from stack.rundir import RunDir
 from tests.integration.conftest import drill_cli
 
 VARIANTS = yaml.safe_load(builtin_files()["traffic-tango"].read_text())["faults"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def fidelity(store: Store, result: dict[str, Any]) -> dict[str, Any]:
+    """What a run's stored SLIs (one record a second) say about how it felt: the first alert,
+    p95 in the baseline and at the peak, the worst share of viewers affected, rebuffering,
+    and how often p95 swung above 5x the baseline and back below 2x."""
+    at = {e["event"]: e["offset_s"] for e in reversed(result["timeline"])}  # first of each
+    fault, end = at["fault_injected"], at.get("mitigated", at.get("timeout", 1e9))
+    alerts = [e for e in result["timeline"] if e["event"] == "alert_fired" and e["offset_s"] >= fault]
+    rows = [(t, r) for t, r in store.slis(result["run_id"]) if r.get("rate", 0) > 0]
+    before = sorted(r["p95"] for t, r in rows if t < fault)
+    during = [r for t, r in rows if fault <= t <= end + 5]
+    baseline = before[len(before) // 2] if before else 0.0
+    swings, high = 0, False
+    for r in during:
+        if not high and r["p95"] > 5 * baseline:
+            high = True
+        elif high and r["p95"] < 2 * baseline:
+            high, swings = False, swings + 1
+    span = max(end - fault, 1.0)
+    return {
+        "fault": result["fault"],
+        "first_alert": alerts[0]["data"].get("rule") if alerts else None,
+        "p95_baseline_ms": round(baseline, 1),
+        "p95_peak_ms": round(max((r["p95"] for r in during), default=0.0), 1),
+        "worst_affected": round(max((r.get("audience_affected", 0.0) for r in during), default=0.0), 3),
+        "rebuffering_peak": round(max((r.get("rebuffering", 0.0) for r in during), default=0.0), 3),
+        "rebuffering_mean": round(sum(r.get("rebuffering", 0.0) for r in during) / max(len(during), 1), 3),
+        "error_peak": round(max((r["error_rate"] for r in during), default=0.0), 3),
+        "fault_s": round(span, 1),
+        "swings": swings,
+        "swings_per_min": round(swings * 60 / span, 1),
+    }
+
+
+def keep(row: dict[str, Any]) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / "fidelity.jsonl").open("a") as out:
+        out.write(json.dumps(row) + "\n")
 
 
 def fast_drill(
@@ -114,6 +154,26 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     assert scores["red_herrings"] == 0 and scores["points"] > 0
     by = {e["event"]: e["by"] for e in result["timeline"]}
     assert by["acknowledged"] == by["diagnosed"] == "autopilot" and by["mitigated"] == "drill"
+    assert_gone(engine, result["run_id"])
+    felt = fidelity(Store(tmp_path / "d.db"), result)
+    keep(felt)
+    assert 0.2 <= felt["worst_affected"] <= 0.6, felt
+    # latency first, as in the postmortem: overload queues (up to 2 s) before it is refused
+    assert felt["first_alert"] == "high-latency" and felt["p95_peak_ms"] >= 5 * felt["p95_baseline_ms"], felt
+
+
+def test_tango_is_a_rollercoaster(engine: DockerEngine, tmp_path: Path) -> None:
+    """lb.tango left alone for 75 s: p95 rises above 5x the baseline and falls back below 2x
+    at least three times a minute, and a quarter to a half of the viewers are hurt at the worst."""
+    tango = next(v for v in VARIANTS if v["fault"] == "lb.tango")
+    drill = fast_drill(tmp_path, [tango], time_limit_s=75)
+    done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=200)
+    assert done.returncode == 1, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    felt = fidelity(Store(tmp_path / "d.db"), result)
+    keep({**felt, "run": "tango for 75 s, nobody responding"})
+    assert felt["swings_per_min"] >= 3 and felt["first_alert"] == "high-latency", felt
+    assert 0.2 <= felt["worst_affected"] <= 0.6, felt
     assert_gone(engine, result["run_id"])
 
 

@@ -112,16 +112,19 @@ def test_report_renders_in_a_real_browser(two_teams: tuple[Path, dict[str, str]]
     dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     charts = re.findall(r'<svg class="chart" data-chart="(\w+)"', dom.stdout)
-    assert charts == ["latency", "errors", "shares"]
+    assert charts == ["latency", "errors", "audience", "shares"]
     series = re.findall(r'<polyline data-series="([^"]+)" points="([^"]*)"', dom.stdout)
-    assert {"p95 ms", "error rate %", "app1", "app2", "app3"} <= {name for name, _ in series}
+    assert {"p95 ms", "error rate %", "viewers affected %", "rebuffering %", "app1", "app2", "app3"} <= {
+        name for name, _ in series
+    }
+    assert "alert fired: " in dom.stdout and ">UTC</text>" in dom.stdout and "data-threshold=" in dom.stdout
     assert all(len(points.split()) >= 10 for _, points in series), "every series needs data points"
     assert "fault injected" in dom.stdout and "resolved" in dom.stdout
     assert not re.search(r"Failed to load|net::ERR_", dom.stderr), dom.stderr[-2000:]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "report.png"
     subprocess.run(
-        [*flags, "--window-size=1000,1500", f"--screenshot={shot}", page.as_uri()],
+        [*flags, "--window-size=1000,1900", f"--screenshot={shot}", page.as_uri()],
         capture_output=True,
         timeout=120,
         cwd=tmp_path,

@@ -33,3 +33,34 @@ def test_tango_hands_the_lead_to_each_replica_in_turn() -> None:
         assert sorted(answers.values()) == ["100%", "5%", "5%"]
         leaders.append(next(n for n, a in answers.items() if a == "100%"))
     assert leaders == ["app1", "app2", "app3", "app1"]
+
+
+def test_tango_with_calm_gives_everyone_the_same_weight_between_leads() -> None:
+    weight = server().agent_weight
+    request = "tango period=4 calm=8 replicas=3"
+    leads = []
+    for t in (1.0, 13.0, 25.0):  # inside each 12 s cycle's first 4 s: one lead
+        answers = {name: weight(request, name, t) for name in ("app1", "app2", "app3")}
+        leads.append(next(n for n, a in answers.items() if a == "100%"))
+        assert sorted(answers.values()) == ["100%", "5%", "5%"]
+        assert {weight(request, name, t + 5.0) for name in ("app1", "app2", "app3")} == {"100%"}  # calm
+    assert leads == ["app1", "app2", "app3"]
+
+
+def test_the_log_reports_queue_full_and_long_waits(capsys: object) -> None:
+    import asyncio
+    import random
+
+    module = server()
+    module.METRICS.second_rejected = 12
+    module.METRICS.second_waits = [0.01, 1.4, 1.9]
+
+    async def one_second() -> None:
+        task = asyncio.create_task(module.reporter(random.Random(1)))
+        await asyncio.sleep(1.05)
+        task.cancel()
+
+    asyncio.run(one_second())
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "queue full" in out and "answered 503 to 12 requests" in out
+    assert "upstream timeout risk: 2 of 3 requests waited over 1s" in out

@@ -141,11 +141,34 @@ def test_report_is_self_contained_svg_with_data_and_markers(tmp_path: Path) -> N
     events = store.events("abc123")
     html = report.page(run, DRILL, events, score(events, DRILL.rubric), store.slis("abc123"))
     assert "<script" not in html and not re.search(r"(src|href)=\"https?:", html)
-    assert set(re.findall(r'data-chart="(\w+)"', html)) == {"latency", "errors", "shares"}
+    assert set(re.findall(r'data-chart="(\w+)"', html)) == {"latency", "errors", "audience", "shares"}
     points = re.findall(r'data-series="([^"]+)" points="([^"]+)"', html)
-    assert {name for name, _ in points} == {"p50 ms", "p95 ms", "p99 ms", "error rate %", "app1", "app2", "app3"}
+    assert {name for name, _ in points} == {
+        *("p50 ms", "p95 ms", "p99 ms", "error rate %", "viewers affected %", "rebuffering %"),
+        *("app1", "app2", "app3"),
+    }
     assert all(len(coords.split()) == 41 for _, coords in points)
-    assert html.count('data-marker="fault injected"') == 3 and html.count('data-marker="resolved"') == 3
+    assert html.count('data-marker="fault injected"') == 4 and html.count('data-marker="resolved"') == 4
+    assert html.count('data-marker="alert fired: errors"') == 4  # which alert fired, named
+    assert 'data-threshold="high-latency &gt; 400"' in html and 'data-threshold="errors &gt; 2"' in html
+    assert html.count('data-firing="errors"') == 4  # shaded from firing to the end (never cleared)
+    start = datetime.fromisoformat(run.started)
+    assert f">{start:%H:%M}" in html and ">UTC</text>" in html  # the x axis in clock time
+    assert "Against the original outage" in html
+
+
+def test_ticks_are_round_numbers_and_clock_steps() -> None:
+    assert report.nice_ticks(2055) == [0, 500, 1000, 1500, 2000, 2500]
+    assert report.nice_ticks(0.9) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert report.nice_ticks(37) == [0, 10, 20, 30, 40]
+    assert report.clock_ticks(3.2, 61.0) == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+
+
+def test_nothing_is_drawn_before_traffic_starts() -> None:
+    slis = [(float(t), {"rate": 0.0 if t < 5 else 150.0, "p95": 30.0}) for t in range(20)]
+    svg = report.charts(slis, [])[0]
+    coords = re.findall(r'data-series="p95 ms" points="([^"]+)"', svg)[0].split()
+    assert len(coords) == 15 and float(coords[0].split(",")[0]) == report.PAD_L
 
 
 def test_postmortem_of_a_run_aborted_before_the_fault_names_no_fault(tmp_path: Path) -> None:

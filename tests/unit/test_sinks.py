@@ -88,9 +88,9 @@ def test_any_https_webhook_is_accepted_without_sending_anything() -> None:
 
 def test_prometheus_text_carries_slis_shares_and_firing_rules() -> None:
     text = render_prometheus(SLIS, ["high-latency"])
-    assert "drill_p95_latency_ms 30\n" in text
+    assert "drill_p95_latency_ms 30.0\n" in text
     assert 'drill_replica_share{replica="app1"} 0.6' in text
-    assert 'drill_alert_firing{rule="high-latency"} 1' in text
+    assert 'drill_alert_firing{rule="high-latency"} 1.0' in text
 
 
 def test_metrics_server_serves_on_loopback_and_refuses_a_taken_port() -> None:

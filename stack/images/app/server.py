@@ -11,8 +11,13 @@ beyond that the replica answers 503 at once. /health and /metrics bypass the que
 A load-feedback agent listens on AGENT_PORT for HAProxy's `agent-check`: it answers the
 weight (a percentage) the balancer should give this replica. Its "tango" mode, asked for
 with `agent-send "tango period=P replicas=N"`, is the rollout helper someone left on: it
-hands the lead to one replica after another every P seconds (100%, the others 5%).
+hands the lead to one replica after another every P seconds (100%, the others 5%);
+with "calm=C" every replica gets 100% for C seconds between two leads.
 No agent-check in the balancer config, no effect: the reference stack does not use it.
+
+Logs (stdout, `docker logs`) read like a service's: a line per notable second (queue full and
+503s, requests that waited long for a slot past the upstream's patience, slow database calls)
+among routine noise (cache refreshes, connection churn, GC), so reading them is real work.
 
 Settings (environment): REPLICA_NAME, PORT, AGENT_PORT, CAPACITY, SERVICE_MS, QUEUE,
 SEGMENT_BYTES, REDIS_HOST, REDIS_PORT.
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import time
@@ -38,6 +44,7 @@ QUEUE = int(os.environ.get("QUEUE", "32"))
 SEGMENT_BYTES = int(os.environ.get("SEGMENT_BYTES", "16384"))
 REDIS_HOST = os.environ.get("REDIS_HOST", "db")
 REDIS_PORT = int(os.environ.get("REDIS_PORT", "6379"))
+SLOW_DB_S = 0.01
 
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TITLES = {
@@ -60,6 +67,11 @@ class Metrics:
     bucket_counts: list[int] = field(default_factory=lambda: [0] * len(BUCKETS_S))
     latency_sum: float = 0.0
     latency_count: int = 0
+    # for the log, reset each second
+    second_rejected: int = 0
+    second_waits: list[float] = field(default_factory=list)
+    second_slow_db: list[tuple[str, float]] = field(default_factory=list)
+    connections: int = 0
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         key = (route, status)
@@ -112,10 +124,12 @@ class Capacity:
 
     async def serve(self) -> None:
         METRICS.queue_depth += 1
+        queued = time.monotonic()
         try:
             await self._slots.acquire()
         finally:
             METRICS.queue_depth -= 1
+        METRICS.second_waits.append(time.monotonic() - queued)
         METRICS.in_flight += 1
         try:
             await asyncio.sleep(self._service_s)
@@ -136,7 +150,12 @@ class Redis:
         async with self._lock:
             try:
                 async with asyncio.timeout(2.0):  # no task per call, as wait_for would make
-                    return await self._roundtrip(args)
+                    started = time.monotonic()
+                    answer = await self._roundtrip(args)
+                    took = time.monotonic() - started
+                    if took > SLOW_DB_S:
+                        METRICS.second_slow_db.append((" ".join(args[:2]), took))
+                    return answer
             except (TimeoutError, OSError, ConnectionError, RuntimeError):
                 self._close()
                 raise ConnectionError("database unavailable") from None
@@ -202,6 +221,7 @@ class Service:
     async def _limited(self, label: str, handler: Handler) -> tuple[str, int, bytes, str]:
         if self.capacity.full():
             METRICS.rejected += 1
+            METRICS.second_rejected += 1
             return label, 503, b'{"error": "replica over capacity"}', "application/json"
         await self.capacity.serve()
         try:
@@ -249,6 +269,7 @@ def response(status: int, body: bytes, ctype: str, keep_alive: bool) -> bytes:
 
 
 async def handle(service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    METRICS.connections += 1
     sock = writer.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -274,17 +295,73 @@ async def handle(service: Service, reader: asyncio.StreamReader, writer: asyncio
         writer.close()
 
 
+def log(level: str, text: str) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    print(f"{stamp}.{int(time.time() * 1000) % 1000:03d}Z {level:<5} {NAME} {text}", flush=True)
+
+
+NOISE = (
+    ("INFO", "catalog cache refreshed: 5 titles, {ms:.1f} ms"),
+    ("INFO", "segment cache: hit ratio {ratio:.2f}, {n} entries"),
+    ("DEBUG", "gc: gen0 collected {objs} objects"),
+    ("INFO", "keep-alive: {conns} client connections open"),
+    ("INFO", "healthcheck ok from balancer"),
+    ("WARN", "client closed connection before response (broken pipe)"),
+    ("INFO", "title metadata lookup miss for 'ocean-drift-4k': falling back to 'ocean-drift'"),
+)
+UPSTREAM_PATIENCE_S = 1.0  # the balancer's viewers give up on a segment around here
+
+
+async def reporter(rng: random.Random) -> None:
+    """Once a second: what went wrong in it (if anything); now and then, routine noise."""
+    while True:
+        await asyncio.sleep(1.0)
+        m = METRICS
+        waits, rejected, slow_db = m.second_waits, m.second_rejected, m.second_slow_db
+        m.second_waits, m.second_rejected, m.second_slow_db = [], 0, []
+        if rejected:
+            log("ERROR", f"queue full ({QUEUE} waiting, {CAPACITY} in service): answered 503 to {rejected} requests")
+        late = [w for w in waits if w > UPSTREAM_PATIENCE_S]
+        if late:
+            log(
+                "WARN",
+                f"upstream timeout risk: {len(late)} of {len(waits)} requests waited over "
+                f"{UPSTREAM_PATIENCE_S:g}s for a worker (longest {max(late):.2f}s, queue depth {m.queue_depth})",
+            )
+        elif waits and max(waits) > 0.25:
+            log("INFO", f"request queue: longest wait {max(waits) * 1000:.0f} ms, depth {m.queue_depth}")
+        for command, took in slow_db[:2]:
+            log("WARN", f"slow redis call {command} took {took * 1000:.0f} ms")
+        if rng.random() < 0.12:
+            level, text = rng.choice(NOISE)
+            log(
+                level,
+                text.format(
+                    ms=rng.uniform(0.4, 3.0),
+                    ratio=rng.uniform(0.93, 0.99),
+                    n=rng.randint(180, 400),
+                    objs=rng.randint(200, 900),
+                    conns=m.connections,
+                ),
+            )
+
+
 def agent_weight(request: str, name: str, now: float) -> str:
-    """The agent's answer: "100%" normally; in tango mode the lead rotates between replicas."""
+    """The agent's answer: "100%" normally; in tango mode the lead rotates between replicas,
+    with `calm` seconds of everyone at 100% between two leads."""
     words = dict(w.partition("=")[::2] for w in request.split() if "=" in w)
     if "tango" not in request.split():
         return "100%"
     try:
         period, replicas = max(float(words.get("period", "4")), 0.5), max(int(words.get("replicas", "3")), 1)
+        calm = max(float(words.get("calm", "0")), 0.0)
         index = int("".join(c for c in name if c.isdigit()) or "1")
     except ValueError:
         return "100%"
-    lead = int(now / period) % replicas + 1
+    cycle = period + calm
+    if now % cycle >= period:
+        return "100%"
+    lead = int(now / cycle) % replicas + 1
     return "100%" if lead == index else "5%"
 
 
@@ -311,10 +388,12 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     seeding = asyncio.create_task(service.seed())
+    reporting = asyncio.create_task(reporter(random.Random(NAME)))
     print(f"{NAME}: serving on :{PORT} capacity={CAPACITY} service_ms={SERVICE_MS} queue={QUEUE}", flush=True)
     async with server:
         await stop.wait()
     seeding.cancel()
+    reporting.cancel()
     feedback.close()
 
 
