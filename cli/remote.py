@@ -26,15 +26,21 @@ class Remote:
         import urllib.request
 
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.server.rstrip("/") + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
+        try:
+            request = urllib.request.Request(
+                self.server.rstrip("/") + path,
+                data=data,
+                method=method,
+                headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            )
+        except ValueError:
+            raise UsageError(
+                f"--server {self.server!r}: expected http://HOST:PORT, as drill gameday run prints"
+            ) from None
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
-                return json.loads(answer.read() or b"null")
+                text = answer.read() or b"null"
+            return json.loads(text)
         except urllib.error.HTTPError as exc:
             try:
                 why = json.loads(exc.read()).get("error", exc.reason)
@@ -43,6 +49,8 @@ class Remote:
             raise UsageError(f"the game day's server refused ({exc.code}): {why}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise DrillError(f"--server {self.server}: no answer ({exc})") from None
+        except ValueError:
+            raise DrillError(f"--server {self.server}: the answer is not a game day's (not JSON)") from None
 
     def team(self) -> str:
         me = self._call("GET", "/api/me")

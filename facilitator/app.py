@@ -214,7 +214,7 @@ def build(room: Room) -> Starlette:
                 room.extend(name, float(body.get("seconds", 60)))
             else:
                 return JSONResponse({"error": f"no such control: {what}"}, status_code=404)
-        except (DrillError, ValueError) as exc:
+        except (DrillError, ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         room.touch()
         return JSONResponse({"done": what, "team": name})

@@ -10,6 +10,7 @@ until the game day ends.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from collections import deque
@@ -272,8 +273,8 @@ class Room:
             self.store.append(self.teams[name].run_id, "abort_requested", "facilitator", "abort requested")
 
     def extend(self, name: str, seconds: float) -> None:
-        if seconds <= 0:
-            raise UsageError("seconds must be positive")
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise UsageError("seconds must be a positive number")
         run_id = self.teams[name].run_id
         self.store.append(run_id, "extend_requested", "facilitator", f"extend by {seconds:g}s", {"seconds": seconds})
 

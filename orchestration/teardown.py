@@ -17,7 +17,7 @@ from drills.errors import DrillError, UsageError
 from playbooks.checks import CHECKS
 from scoreboard.scoring import score
 from scoreboard.store import Store
-from stack import provision
+from stack import gamedaylock, provision
 from stack.handle import open_stack
 from stack.rundir import RunDir
 
@@ -36,7 +36,9 @@ def revert_fault(doors: Doors, run_id: str) -> str | None:
 
 def down(doors: Doors, run_id: str) -> tuple[Reaped, str | None]:
     message = revert_fault(doors, run_id)
-    return provision.down(doors, run_id), message
+    reaped = provision.down(doors, run_id)
+    gamedaylock.unlock(run_id)  # a game day killed mid-run leaves its team's lock: gone with the stack
+    return reaped, message
 
 
 def down_runs(doors: Doors, run_id: str | None, machine_wide: bool, store: Store | None) -> Iterator[str]:

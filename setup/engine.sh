@@ -34,6 +34,8 @@ command -v docker-init >/dev/null || [ -x /usr/bin/docker-init ] || need+=(tini)
 # The balancers' own config checks, for `drill audit --validate` (haproxy -c, nginx -t); no daemon is started.
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+# The TLS tests make a self-signed certificate with it.
+command -v openssl >/dev/null || need+=(openssl)
 
 if [ ${#need[@]} -gt 0 ]; then
   if is_root_debian; then

@@ -101,6 +101,8 @@ def refresh_logs(run_id: str) -> None:
     """The last lines of the balancer's and each replica's log, as files the shell reads."""
     docker = _docker()
     out = logs_dir(run_id)
+    if not out.parent.is_dir():
+        return  # the run's directory is gone: its stack is down, nothing left to copy
     out.mkdir(exist_ok=True)
     listed = subprocess.run(
         [

@@ -102,3 +102,10 @@ def test_a_bad_argument_is_one_line_exit_2_and_changes_nothing(
 
 def test_the_battery_is_at_least_forty_cases() -> None:
     assert len(CASES) >= 40
+
+
+def test_a_server_that_is_not_a_url_is_one_line(tmp_path: Path) -> None:
+    common.doors.cache_clear()
+    result = RUNNER.invoke(app, ["--server", "localhost", "--token", "t", "ack"], env={"DRILL_HOME": str(tmp_path)})
+    assert result.exit_code == 2 and "--server 'localhost': expected http://HOST:PORT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
