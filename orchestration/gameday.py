@@ -25,7 +25,7 @@ from doors.kit import Doors
 from drills import loader
 from drills.definition import Drill
 from drills.errors import DrillError, UsageError
-from orchestration import controller
+from orchestration import controller, teardown
 from orchestration.bus import Beat, Bus, Happened, Message, Seen
 from orchestration.session import Responders, close
 from orchestration.subscribers import StoreWriter
@@ -443,6 +443,20 @@ def run_all(
     except BaseException:
         for name in room.teams:
             room.abort(name)
-        for thread in threads:
-            thread.join(60)
+        _finish_teardowns(room, doors, threads)
         raise
+
+
+def _finish_teardowns(room: Room, doors: Doors, threads: list[threading.Thread], wait_s: float = 60) -> None:
+    """Wait for each team's own teardown; a second Ctrl-C does not cut it short, and a team whose
+    thread is still busy after the wait has its fault reverted and its stack removed here."""
+    for thread in threads:
+        while True:
+            try:
+                thread.join(wait_s)
+                break
+            except KeyboardInterrupt:
+                continue  # the first one already aborted every team: finish cleaning up
+    for team, thread in zip(room.teams.values(), threads, strict=True):
+        if thread.is_alive() and team.run_id:
+            teardown.down(doors, team.run_id)

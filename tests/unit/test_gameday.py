@@ -253,3 +253,30 @@ def test_gameday_run_refuses_bad_input_before_anything_starts(tmp_path: Path, ar
     said = CliRunner().invoke(app, ["gameday", "run", drill, *args, "--db", str(tmp_path / "drill.db")])
     assert said.exit_code == 2 and says in said.output, said.output
     assert not (tmp_path / "drill.db").exists()
+
+
+def test_a_team_still_busy_after_an_abort_is_taken_down_and_a_second_ctrl_c_does_not_cut_that_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    room, _ = _room(tmp_path, ("red", "blue"))
+    downed: list[str] = []
+    monkeypatch.setattr(gameday.teardown, "down", lambda doors, run_id: downed.append(run_id))
+    release = threading.Event()
+    stuck = threading.Thread(target=release.wait, daemon=True)  # red's thread, stuck in its own teardown
+    done = threading.Thread(target=lambda: None)
+    stuck.start()
+    done.start()
+    interrupts = iter([KeyboardInterrupt(), None])
+    original_join = threading.Thread.join
+
+    def join_interrupted_once(self: threading.Thread, timeout: float | None = None) -> None:
+        if self is stuck and (exc := next(interrupts, None)) is not None:
+            raise exc  # a second Ctrl-C while waiting
+        original_join(self, timeout)
+
+    monkeypatch.setattr(threading.Thread, "join", join_interrupted_once)
+    gameday._finish_teardowns(room, object(), [stuck, done], wait_s=0.05)  # type: ignore[arg-type]
+    release.set()
+    assert downed == [room.teams["red"].run_id], "only the team whose thread did not finish is taken down here"
