@@ -122,7 +122,7 @@ def show(
     typer.echo(f"{d['title']} ({d['name']}, {d['source']})\n{d['summary']}\n")
     typer.echo(f"level      {d['levels'][d['level']]}")
     others = [text for name, text in d["levels"].items() if name != d["level"]]
-    typer.echo("           other levels (`level:` in the drill file): " + " | ".join(others))
+    typer.echo("           other levels (`level:` in the file, or `drill run --level`): " + " | ".join(others))
     typer.echo(
         f"stack      {stack['replicas']} replicas x capacity {stack['capacity']} "
         f"({stack['service_ms']:g} ms each), a balancer, a db"

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from cli.common import DB, DRILLS_DIR, doors, typer_app
+from drills import levels
 from drills.errors import Terminated
 from orchestration import gameday
 
@@ -33,13 +34,22 @@ def run(
     hold: bool = typer.Option(False, "--hold", help="Each team starts when the facilitator starts it (its page)."),
     keep: bool = typer.Option(False, "--keep", help="Leave the stacks running afterwards (`drill down` them)."),
     gameday_label: str = typer.Option("", "--gameday", help="Game day label, e.g. 2026-Q4 (default: this quarter)."),
+    level: str = typer.Option(None, "--level", help="onboarding, standard or veteran: overrides the drill's `level:`."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
     drills_dir: Path = DRILLS_DIR,
     db: Path = DB,
 ) -> None:
     """Run a drill for every team at once, with the room, team and facilitator views on a local server."""
     options = gameday.GameDayOptions(
-        drill, tuple(team), frozenset(autopilot or ()), draw_per_team, drills_dir, gameday_label, None, keep
+        drill,
+        tuple(team),
+        frozenset(autopilot or ()),
+        draw_per_team,
+        drills_dir,
+        gameday_label,
+        None,
+        keep,
+        levels.check(level) if level is not None else None,
     )
     room, _ = gameday.plan(options, doors(), db)
     from facilitator.serve import Serving  # Starlette and uvicorn: only for a game day

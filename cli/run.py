@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from cli.common import DB, DRILLS_DIR, doors, typer_app
+from drills import levels
 from orchestration.session import Options, run_drill
 
 app = typer_app()
@@ -35,12 +36,18 @@ def run(
     keep: bool = typer.Option(False, "--keep", help="Leave the stack running afterwards (`drill down` it)."),
     quiet: bool = typer.Option(False, "--quiet", help="No narration."),
     gameday: str = typer.Option("", "--gameday", help="Game day label, e.g. 2026-Q4 (default: this quarter)."),
+    level: str = typer.Option(
+        None, "--level", help="onboarding, standard or veteran: overrides the drill's `level:` (`drill show`)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
     drills_dir: Path = DRILLS_DIR,
     db: Path = DB,
 ) -> None:
     """Run a drill: stack up, baseline, a hidden fault, responders timed until recovery."""
-    options = Options(drill, drills_dir, team, tuple(responder or ()), gameday, seed, autopilot, reveal, keep, quiet)
+    chosen = levels.check(level) if level is not None else None
+    options = Options(
+        drill, drills_dir, team, tuple(responder or ()), gameday, seed, autopilot, reveal, keep, quiet, chosen
+    )
     finished = run_drill(options, doors(), db, _echo, _confirm)
     typer.echo(json.dumps(finished.as_json()) if as_json else finished.text())
     raise typer.Exit({"resolved": 0, "timeout": 1}.get(finished.outcome, 130))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from drills.definition import Drill, Hint
+from drills.errors import UsageError
 
 COACHING = MappingProxyType(
     {
@@ -57,6 +58,13 @@ LEVELS = MappingProxyType(
 )
 DEFAULT = "standard"
 MIN_TIME_LIMIT_S = 60.0
+
+
+def check(name: str, what: str = "--level") -> str:
+    """`name` if it is a level, else a one-line UsageError naming the levels."""
+    if name not in LEVELS:
+        raise UsageError(f"{what} must be one of {', '.join(LEVELS)}, got {name!r}")
+    return name
 
 
 def apply(drill: Drill, level: str) -> Drill:

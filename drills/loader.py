@@ -60,7 +60,8 @@ class DrillFileError(UsageError):
         super().__init__(f"{errors[0]}{more}")
 
 
-def load(text: str, file: str, checks: DrillChecks) -> Drill:
+def load(text: str, file: str, checks: DrillChecks, level: str | None = None) -> Drill:
+    """The drill in `text`; `level` (a name in drills.levels.LEVELS) overrides the file's `level:`."""
     schema = Schema(file)
     root = _compose(text, file)
     if root is None:
@@ -71,7 +72,7 @@ def load(text: str, file: str, checks: DrillChecks) -> Drill:
         raise DrillFileError(file, [f"{where}: expected a mapping (name: ..., faults: ...), got {got}"])
     try:
         schema.duplicates(root)
-        drill = _build(schema, schema.fields(root, "", TOP), file, checks)
+        drill = _build(schema, schema.fields(root, "", TOP), file, checks, level)
     except RecursionError:
         raise DrillFileError(file, [f"{file}:1: drill: nested too deeply to be a drill file"]) from None
     if schema.problems:
@@ -111,12 +112,13 @@ def _compose(text: str, file: str) -> yaml.Node | None:
         raise DrillFileError(file, [f"{file}:1: drill: nested too deeply to be a drill file"]) from None
 
 
-def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
+def _build(s: Schema, top: Fields, file: str, checks: DrillChecks, override: str | None) -> Drill:
     replicas, capacity, service_ms, queue, monitoring = _stack(s, top.get("stack"))
     rps, users, model = _traffic(s, top.get("traffic"))
     baseline_s, window, time_limit_s = _phases(s, top.get("phases"))
     cause, accepted = _root_cause(s, top)
-    level = s.choice(top.get("level"), "level", tuple(levels.LEVELS), levels.DEFAULT)
+    written = s.choice(top.get("level"), "level", tuple(levels.LEVELS), levels.DEFAULT)
+    level = levels.check(override) if override is not None else written
     drill = Drill(
         name=_name(s, top),
         title=s.text(top.get("title"), "title"),
@@ -246,7 +248,7 @@ def available(drills_dir: Path | None = None) -> dict[str, Path]:
     return {**builtin_files(), **own}
 
 
-def load_file(path: Path, checks: DrillChecks) -> Drill:
+def load_file(path: Path, checks: DrillChecks, level: str | None = None) -> Drill:
     if path.is_dir():
         raise UsageError(f"{path}: is a directory; give a drill file (.yaml)")
     try:
@@ -259,4 +261,4 @@ def load_file(path: Path, checks: DrillChecks) -> Drill:
         line = data[: exc.start].count(b"\n") + 1
         bad = f"byte 0x{data[exc.start]:02x}"
         raise DrillFileError(str(path), [f"{path}:{line}: drill: not UTF-8 text ({bad}); save it as UTF-8"]) from None
-    return load(text, str(path), checks)
+    return load(text, str(path), checks, level)

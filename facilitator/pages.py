@@ -98,7 +98,9 @@ es.onmessage = (m) => {{
   document.getElementById('points').textContent = v.points;
   document.getElementById('milestones').textContent = marks(v.milestones);
   document.getElementById('shell').textContent = v.shell;
-  document.getElementById('charts').innerHTML = v.charts.join('');
+  document.getElementById('charts').innerHTML = v.charts.join('') || (v.level === 'veteran'
+    ? '<p class="muted">Veteran level: no live charts here; use your own tools (stats, Prometheus, logs).</p>'
+    : '');
   document.getElementById('timeline').replaceChildren(...v.timeline.map(e =>
     el('li', clock(e.offset_s) + ' ' + e.event.replace('_', ' ') + (e.by && e.by !== 'drill' && e.by !== 'monitor'
       ? ' (' + e.by + ')' : '') + ': ' + e.detail, 'event-' + e.event)));

@@ -55,6 +55,7 @@ class GameDayOptions:
     gameday: str = ""
     seed: int | None = None
     keep: bool = False
+    level: str | None = None  # overrides the drill file's `level:` (drills.levels)
 
 
 @dataclass
@@ -138,15 +139,25 @@ class Room:
 
     # Views ------------------------------------------------------------------------
 
+    def live(self, truth: bool) -> bool:
+        """May this viewer see the live figures (SLIs, charts)? Not at a level whose live
+        view is the clock only (veteran: the team's own tools tell them), until the game day ends;
+        the facilitator always."""
+        return truth or self.over or self.drill.live != "clock"
+
     def summary(self, team: Team, truth: bool) -> dict[str, Any]:
         shown_phase = team.phase if truth or team.phase != "respond" else "running"
+        live = self.live(truth)
         out: dict[str, Any] = {
             "team": team.name,
             "phase": "ended" if team.ended else shown_phase,
             "elapsed_s": round(team.elapsed, 1),
-            "alerts": sorted(team.alerts),
+            "level": self.drill.level,
+            "alerts": sorted(team.alerts),  # the page: every level gets paged
             "milestones": dict(team.milestones),
-            "sparkline": [{"t": h["t"], "p95": h["p95"], "errors": h["errors"]} for h in team.history][-120:],
+            "sparkline": [{"t": h["t"], "p95": h["p95"], "errors": h["errors"]} for h in team.history][-120:]
+            if live
+            else [],
             "points": round(team.points, 1),
             "outcome": team.outcome,
             "autopilot": team.autopilot,
@@ -195,7 +206,7 @@ class Room:
             ]
         return {
             **self.summary(team, truth),
-            "history": list(team.history),
+            "history": list(team.history) if self.live(truth) else [],
             "timeline": shown,
             "thresholds": {
                 "p95_ms": self.drill.recovery.p95_ms,
@@ -353,7 +364,7 @@ def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, 
     unknown = sorted(options.autopilot - set(options.teams))
     if unknown:
         raise UsageError(f"--autopilot {unknown[0]}: not one of the teams ({', '.join(options.teams)})")
-    drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS)
+    drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS, options.level)
     doors.runtime  # noqa: B018 - connect now: no engine, no game day on the scoreboard
     store = Store(db, doors.clock, create=True)
     gameday = options.gameday or quarter(doors.clock.utc())
@@ -364,7 +375,8 @@ def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, 
         seed = (shared + 7919 * i) % 2**31 if options.draw_per_team else shared
         chosen = controller.draw(drill, seed)
         run_id = new_run_id()
-        store.begin_run(run_id, drill.name, source, name, [], gameday, seed, chosen.variant.label, doors.clock.utc())
+        label, now = chosen.variant.label, doors.clock.utc()
+        store.begin_run(run_id, drill.name, source, name, [], gameday, seed, label, now, options.level or "")
         teams.append(Team(name, secrets.token_urlsafe(16), run_id, seed, chosen, name in options.autopilot))
         seeds[name] = seed
     room = Room(drill, gameday, store, teams)

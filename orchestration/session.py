@@ -38,6 +38,7 @@ class Options:
     reveal: bool = False
     keep: bool = False
     quiet: bool = False
+    level: str | None = None  # overrides the drill file's `level:` (drills.levels)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def run_drill(
 ) -> Finished:
     """Load and check the drill, then (only then) open the store and start: a broken drill file
     or a missing engine leaves no database and no run behind."""
-    drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS)
+    drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS, options.level)
     doors.runtime  # noqa: B018 - connect now: no engine, no run on the scoreboard
     store = Store(db, doors.clock, create=True)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
@@ -94,7 +95,8 @@ def run_drill(
     variant = controller.draw(drill, seed).variant.label
     source = str(Path(drill.source).resolve())
     team, names = options.team, list(options.responders)
-    store.begin_run(run_id, drill.name, source, team, names, gameday, seed, variant, doors.clock.utc())
+    level = options.level or ""
+    store.begin_run(run_id, drill.name, source, team, names, gameday, seed, variant, doors.clock.utc(), level)
     bus = Bus()
     bus.subscribe(StoreWriter(store, run_id))
     bus.subscribe(Narrator(drill, write, options.reveal, options.quiet))
@@ -135,6 +137,6 @@ def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Score
             f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "
             "the full record opens once it has ended"
         )
-    drill = loader.load_file(Path(row.drill_file), CHECKS)
+    drill = loader.load_file(Path(row.drill_file), CHECKS, row.level or None)
     events = store.events(run_id)
     return row, drill, events, score(events, drill.rubric)

@@ -41,7 +41,7 @@ def grade(category: str, drill: Drill, fault: str, injected: bool) -> Grade:
 
 def _run_and_drill(store: Store, run_id: str | None) -> tuple[RunRow, Drill]:
     row = store.active_run(run_id)
-    return row, load_file(Path(row.drill_file), CHECKS)
+    return row, load_file(Path(row.drill_file), CHECKS, row.level or None)  # as played: its hint costs
 
 
 def diagnose(store: Store, run_id: str | None, by: str, category: str, detail: str) -> tuple[Event, Grade]:

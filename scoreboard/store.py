@@ -43,6 +43,8 @@ MIGRATIONS = (
     );
     CREATE INDEX slis_by_run ON slis(run_id, offset_s);
     """,
+    # The level the run was played at (`drill run --level`); '' for the drill file's own.
+    "ALTER TABLE runs ADD COLUMN level TEXT NOT NULL DEFAULT ''",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -65,12 +67,15 @@ class RunRow:
     ended: str | None
     outcome: str | None
     scores: dict[str, Any] | None
+    level: str = ""  # played at this level (`drill run --level`); "" for the drill file's own
 
     @property
     def active(self) -> bool:
         return self.outcome is None
 
 
+# Columns a later migration added, by the schema version that added them.
+ADDED = {2: {("runs", "level")}}
 COLUMNS = {
     "runs": {
         "run_id",
@@ -85,6 +90,7 @@ COLUMNS = {
         "ended",
         "outcome",
         "scores",
+        "level",
     },
     "events": {"id", "run_id", "event", "at", "offset_s", "by", "detail", "data"},
     "slis": {"run_id", "offset_s", "data"},
@@ -174,11 +180,12 @@ class Store:
         seed: int,
         fault: str,
         started: datetime | None = None,
+        level: str = "",
     ) -> None:
         with self._db() as conn:
             conn.execute(
-                "INSERT INTO runs (run_id, drill, drill_file, team, responders, gameday, seed, fault, started) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, drill, drill_file, team, responders, gameday, seed, fault, started, level) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     drill,
@@ -189,6 +196,7 @@ class Store:
                     seed,
                     fault,
                     (started or self.clock.utc()).isoformat(),
+                    level,
                 ),
             )
 
@@ -280,8 +288,12 @@ def _check_schema(path: Path, version: int, tables: dict[str, set[str]]) -> None
             f"{path}: not a drill database (it holds other tables: {', '.join(sorted(tables))}); "
             "choose another file with --db or DRILL_DB"
         )
+    later = {added for number, columns in ADDED.items() if number > version for added in columns}
     missing = [
-        f"{name}.{column}" for name, columns in COLUMNS.items() for column in sorted(columns - tables.get(name, set()))
+        f"{name}.{column}"
+        for name, columns in COLUMNS.items()
+        for column in sorted(columns - tables.get(name, set()))
+        if (name, column) not in later
     ]
     if version > 0 and missing:
         raise UsageError(
@@ -304,4 +316,5 @@ def _run_row(row: tuple[Any, ...]) -> RunRow:
         row[9],
         row[10],
         json.loads(row[11]) if row[11] else None,
+        row[12] if len(row) > 12 else "",
     )
