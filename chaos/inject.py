@@ -210,13 +210,14 @@ def check(target: Target, http: HttpProbe) -> tuple[bool, str]:
     effect, seen = in_effect(target)
     if effect:
         return False, f"in effect: {seen}"
-    status = http.status(target.stack.endpoints.url, "/api/catalog")
+    page = target.stack.serving_path
+    status = http.status(target.stack.endpoints.url, page)
     saved = target.saved()
     same, differences = _matches(target, saved) if saved is not None else (True, "as before")
     if status != 200:
         return (
             False,
-            f"not in effect ({seen}), but the stack is not serving: GET /api/catalog -> {status or 'no answer'}",
+            f"not in effect ({seen}), but the stack is not serving: GET {page} -> {status or 'no answer'}",
         )
     if not same:
         return True, f"not in effect ({seen}); the stack serves, though it differs from before the fault: {differences}"

@@ -81,6 +81,20 @@ class ReferenceEntry:
 
 
 @dataclass(frozen=True)
+class OwnApp:
+    """A team's own app image in place of the reference app (`stack.app` in a drill file).
+
+    drill assumes of it only: HTTP/1.1 on `port`, 200 on GET `health` (the balancer's check),
+    and 200 on GET of each of `paths` (what the audience asks for: `paths[0]` when a viewer
+    arrives, then the rest in turn as the segments it plays; one path: every request)."""
+
+    image: str
+    port: int = 8080
+    health: str = "/health"
+    paths: tuple[str, ...] = ("/",)
+
+
+@dataclass(frozen=True)
 class Drill:
     name: str
     title: str
@@ -110,6 +124,7 @@ class Drill:
     live: str = "full"  # the facilitator's live line: "full" (SLIs) or "clock" (phase and clock only)
     queue: int = 32  # requests each replica lets wait for a slot before it answers 503
     monitoring: bool = False  # Prometheus in the stack (costs CPU: off by default)
+    app: OwnApp | None = None  # a team's own app image instead of the reference app
 
 
 DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(

@@ -14,8 +14,9 @@ from pathlib import Path
 import yaml
 
 from drills import levels
-from drills.definition import Drill, DrillChecks
+from drills.definition import Drill, DrillChecks, OwnApp
 from drills.errors import UsageError
+from drills.ownapp import own_app
 from drills.schema import Fields, Schema
 from drills.sections import (
     hints,
@@ -113,7 +114,7 @@ def _compose(text: str, file: str) -> yaml.Node | None:
 
 
 def _build(s: Schema, top: Fields, file: str, checks: DrillChecks, override: str | None) -> Drill:
-    replicas, capacity, service_ms, queue, monitoring = _stack(s, top.get("stack"))
+    replicas, capacity, service_ms, queue, monitoring, app = _stack(s, top.get("stack"))
     rps, users, model = _traffic(s, top.get("traffic"))
     baseline_s, window, time_limit_s = _phases(s, top.get("phases"))
     cause, accepted = _root_cause(s, top)
@@ -146,6 +147,7 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks, override: str
         source=file,
         queue=queue,
         monitoring=monitoring,
+        app=app,
     )
     return levels.apply(drill, level)
 
@@ -160,14 +162,15 @@ def _name(s: Schema, top: Fields) -> str:
     return name
 
 
-def _stack(s: Schema, node: yaml.Node | None) -> tuple[int, int, float, int, bool]:
-    stack = s.fields(node, "stack", ("replicas", "capacity", "service_ms", "queue", "monitoring"))
+def _stack(s: Schema, node: yaml.Node | None) -> tuple[int, int, float, int, bool, OwnApp | None]:
+    stack = s.fields(node, "stack", ("replicas", "capacity", "service_ms", "queue", "monitoring", "app"))
     return (
         s.whole(stack.get("replicas"), "stack.replicas", 3, 1, 12),
         s.whole(stack.get("capacity"), "stack.capacity", 8, 1, 1000),
         s.number(stack.get("service_ms"), "stack.service_ms", 20.0, 1, 10_000),
         s.whole(stack.get("queue"), "stack.queue", 32, 0, 10_000),
         s.flag(stack.get("monitoring"), "stack.monitoring", False),
+        own_app(s, stack),
     )
 
 

@@ -37,7 +37,7 @@ from scoreboard.leaderboard import leaderboard
 from scoreboard.scoring import score
 from scoreboard.store import Store
 from scoreboard.timeline import PUBLIC, Event
-from stack import gamedaylock, shell
+from stack import gamedaylock, ownapp, shell
 from stack.rundir import new_run_id
 
 HIDDEN = ("fault_injected", "fault_reverted")  # what no team sees before the end
@@ -365,7 +365,7 @@ def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, 
     if unknown:
         raise UsageError(f"--autopilot {unknown[0]}: not one of the teams ({', '.join(options.teams)})")
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS, options.level)
-    doors.runtime  # noqa: B018 - connect now: no engine, no game day on the scoreboard
+    ownapp.check_image(doors.runtime, drill.app, drill.source)  # connects now: no engine, no game day
     store = Store(db, doors.clock, create=True)
     gameday = options.gameday or quarter(doors.clock.utc())
     shared = options.seed if options.seed is not None else secrets.randbelow(2**31)

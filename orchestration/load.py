@@ -38,6 +38,7 @@ class LoadSpec:
     window_s: float = 5.0
     seed: int = 0
     trust: Trust = field(default_factory=Trust)
+    paths: tuple[str, ...] = ()  # a team's own app's pages (traffic.schedule.Audience's journey)
 
     def __post_init__(self) -> None:
         if not 0 < self.rps <= MAX_RPS:
@@ -132,7 +133,7 @@ def run_load(
             on_sample(sample)
 
     arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
-    audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path)
+    audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path, journey=spec.paths)
     generator = Generator(target, arrivals, audience, record, context)
     monitor.in_flight = generator.in_flight
     if view is not None:

@@ -22,6 +22,7 @@ from scoreboard import render
 from scoreboard.scoring import Scorecard, score
 from scoreboard.store import RunRow, Store
 from scoreboard.timeline import Event
+from stack import ownapp
 from stack.handle import open_stack
 from stack.rundir import new_run_id
 
@@ -87,7 +88,7 @@ def run_drill(
     """Load and check the drill, then (only then) open the store and start: a broken drill file
     or a missing engine leaves no database and no run behind."""
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS, options.level)
-    doors.runtime  # noqa: B018 - connect now: no engine, no run on the scoreboard
+    ownapp.check_image(doors.runtime, drill.app, drill.source)  # connects now: no engine, no run
     store = Store(db, doors.clock, create=True)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     run_id = new_run_id()

@@ -45,7 +45,8 @@ class Audience:
         d = self.drill
         bound = d.baseline_s + d.inject_window_s[1] + d.time_limit_s + d.recovery.sustain_s + 120
         url = target.stack.endpoints.audience_url
-        spec = LoadSpec(url, d.rps, bound, d.users, d.model, None, SLO_MS, seed=self.seed)
+        paths = d.app.paths if d.app is not None else ()
+        spec = LoadSpec(url, d.rps, bound, d.users, d.model, None, SLO_MS, seed=self.seed, paths=paths)
 
         def drive() -> None:
             try:
@@ -113,7 +114,7 @@ class RealWorld:
     def provision(self) -> dict[str, str]:
         d = self.drill
         app = AppSettings(capacity=d.capacity, service_ms=d.service_ms, queue=d.queue)
-        spec = StackSpec(d.replicas, app=app, monitoring=d.monitoring, alert_rules=tuple(d.rules))
+        spec = StackSpec(d.replicas, app=app, monitoring=d.monitoring, alert_rules=tuple(d.rules), own_app=d.app)
         record = provision.up(self.doors, spec, self.bus.notice, run_id=self.run_id)
         self._target = Target(open_stack(self.doors, self.run_id))
         self._lb_started = self._lb_start_time()

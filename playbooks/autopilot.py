@@ -79,11 +79,12 @@ class Autopilot:
     def _rule_out_database(self) -> None:
         doors = self.stack.doors
         code, output = doors.runtime.exec(self.run_id, "db", ["redis-cli", "ping"])
-        status = doors.http.status(self.stack.endpoints.url, "/api/catalog")
+        page = self.stack.serving_path
+        status = doors.http.status(self.stack.endpoints.url, page)
         verdict = "innocent" if code == 0 and "PONG" in output else "suspect"
         self._note(
             f"database {verdict}: redis-cli ping in db -> {output.strip()!r}; "
-            f"GET /api/catalog through the balancer -> {status}"
+            f"GET {page} through the balancer -> {status}"
         )
 
     def _inspect_balancer(self) -> tuple[list[audit.Finding], str]:
@@ -108,7 +109,8 @@ class Autopilot:
     def _fix(self, findings: list[audit.Finding], missing: list[str]) -> None:
         config = self.stack.config_path
         before = config.read_text()
-        after = restore_slots(repair_checks(repair(before, findings), findings), missing)
+        checked = repair_checks(repair(before, findings), findings, self.stack.health_path)
+        after = restore_slots(checked, missing)
         if after != before:
             config.write_text(after)
         fixed = sorted({f.rule for f in findings}) + (["missing server slots"] if missing else [])

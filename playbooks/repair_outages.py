@@ -23,7 +23,8 @@ def _indent(text: str) -> str:
     return text[: len(text) - len(text.lstrip())]
 
 
-def repair_checks(text: str, findings: list[Finding]) -> str:
+def repair_checks(text: str, findings: list[Finding], health: str = HEALTH_PATH) -> str:
+    """`health`: the app's health endpoint (a team's own app names its own, stack.app.health)."""
     config = parse(text)
     by_number = {line.number: line for line in config.lines}
     changes: dict[int, str] = {}
@@ -32,7 +33,7 @@ def repair_checks(text: str, findings: list[Finding]) -> str:
         if line is None:
             continue
         if f.rule == "check-target":
-            changes[f.line] = f"{_indent(line.text)}option httpchk GET {HEALTH_PATH}"
+            changes[f.line] = f"{_indent(line.text)}option httpchk GET {health}"
         elif f.rule == "check-timeout" and line.words[0] == "timeout":
             changes[f.line] = f"{_indent(line.text)}timeout check {CHECK_TIMEOUT}"
         elif f.rule == "check-timeout":  # a server or default-server line's `inter`

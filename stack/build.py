@@ -26,6 +26,7 @@ OFFICIAL_BASES = {
     "app": "python:3.12-slim",
     "db": "redis:7",
     "prometheus": "prom/prometheus:v2.53.0",
+    "app-alt": "python:3.12-slim",
 }
 LOCAL_BASE = "drill/base:bookworm"
 DIGEST_LABEL = "drill.context-digest"

@@ -12,6 +12,7 @@ from pathlib import Path
 from doors.balancer import BalancerApi
 from doors.kit import Doors
 from drills.errors import UsageError
+from stack import ownapp
 from stack.rundir import Endpoints, RunDir, RunRecord, check_run_id
 
 
@@ -31,6 +32,16 @@ class RunStack:
     def config_path(self) -> Path:
         """The balancer config responders edit (bind-mounted into the lb container)."""
         return self.run.lb_config_dir / "haproxy.cfg"
+
+    @property
+    def serving_path(self) -> str:
+        """A page that shows the stack serving (200 through the balancer): the app's own first path."""
+        return ownapp.serving_path(self.record.app)
+
+    @property
+    def health_path(self) -> str:
+        """What the balancer's health checks should request."""
+        return ownapp.health_path(self.record.app)
 
     @property
     def replicas(self) -> tuple[str, ...]:

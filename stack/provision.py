@@ -18,10 +18,10 @@ from doors.kit import Doors
 from doors.runtime import Reaped
 from drills.errors import DrillError, Interrupted, UsageError
 from drills.rules import default_rules
-from stack import prometheus
+from stack import ownapp, prometheus
 from stack.resources import compose_file, haproxy_template
 from stack.rundir import Endpoints, RunDir, RunRecord, home_id, new_run_id, project_name, recorded_run_ids
-from stack.spec import StackSpec, render_compose, render_config, stack_env
+from stack.spec import StackSpec, render_compose, stack_env
 
 Progress = Callable[[str], None]
 READY_DEADLINE_S = 90.0
@@ -70,7 +70,8 @@ def _render(p: Provisioning) -> None:
     prom = p.run.path / "prometheus"
     env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port), home_id(), str(prom))
     p.run.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    (p.run.lb_config_dir / "haproxy.cfg").write_text(render_config(haproxy_template(), p.spec.replicas))
+    config = ownapp.balancer_config(haproxy_template(), p.spec.replicas, p.spec.own_app)
+    (p.run.lb_config_dir / "haproxy.cfg").write_text(config)
     if p.spec.monitoring:
         prom.mkdir()
         (prom / "prometheus.yml").write_text(prometheus.scrape_config(p.spec.replicas))
@@ -145,16 +146,17 @@ def _balancer_sees_replicas_up(p: Provisioning) -> None:
 def _traffic_reaches_replicas(p: Provisioning) -> None:
     assert p.record.endpoints is not None
     url = p.record.endpoints.url
+    health, page = ownapp.health_path(p.spec.own_app), ownapp.serving_path(p.spec.own_app)
 
     def probe() -> tuple[bool, str]:
         # Every replica through the balancer on /health (it skips the replicas' service queue, so
         # the probe is quick), then one catalog request: the app's path to its database works.
-        served = p.doors.http.served_by(url, 4 * p.spec.replicas, "/health")
+        served = p.doors.http.served_by(url, 4 * p.spec.replicas, health)
         seen = "served by " + (", ".join(f"{k}: {v}" for k, v in sorted(served.items())) or "nobody")
         if not set(p.spec.replica_names) <= set(served):
             return False, seen
-        catalog = p.doors.http.status(url, "/api/catalog")
-        return catalog == 200, f"{seen}; GET /api/catalog -> {catalog or 'no answer'}"
+        catalog = p.doors.http.status(url, page)
+        return catalog == 200, f"{seen}; GET {page} -> {catalog or 'no answer'}"
 
     p.seen["traffic"] = p.wait(f"requests through {url} to reach every replica", probe)
 
@@ -174,7 +176,8 @@ def up(doors: Doors, spec: StackSpec, progress: Progress, run_id: str | None = N
     """Start a stack under its own compose project and wait until it serves through the balancer."""
     run_id = run_id or new_run_id()
     created = doors.clock.utc().isoformat(timespec="seconds")
-    p = Provisioning(doors, spec, RunDir(run_id), RunRecord(run_id, created, spec.replicas), progress)
+    record = RunRecord(run_id, created, spec.replicas, app=spec.own_app)
+    p = Provisioning(doors, spec, RunDir(run_id), record, progress)
     started = doors.clock.now()
     try:
         for title, step in UP_STEPS:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from drills.definition import OwnApp
 from drills.errors import UsageError
 
 RUN_ID = re.compile(r"^[0-9a-f]{6}$")
@@ -90,6 +91,7 @@ class RunRecord:
     state: str = "starting"
     endpoints: Endpoints | None = None
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    app: OwnApp | None = None  # the team's own app (stack.app), None for the reference app
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
@@ -103,6 +105,7 @@ class RunRecord:
             "state": self.state,
             "endpoints": endpoints,
             "extra": dict(self.extra),
+            "app": asdict(self.app) if self.app is not None else None,
         }
 
     def summary(self) -> dict[str, object]:
@@ -156,7 +159,9 @@ class RunDir:
         except (OSError, ValueError):
             return None
         endpoints = Endpoints(**raw["endpoints"]) if raw.get("endpoints") else None
-        return RunRecord(**{**raw, "endpoints": endpoints})
+        app = raw.get("app")
+        own = OwnApp(**{**app, "paths": tuple(app["paths"])}) if app else None
+        return RunRecord(**{**raw, "endpoints": endpoints, "app": own})
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

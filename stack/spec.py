@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from drills.definition import OwnApp
 from drills.errors import UsageError
 from drills.rules import AlertRule
 
@@ -28,6 +29,7 @@ IMAGES = {
     "app": f"drill/app:{TAG}",
     "db": f"drill/db:{TAG}",
     "prometheus": f"drill/prometheus:{TAG}",  # only runs with monitoring start it
+    "app-alt": f"drill/app-alt:{TAG}",  # a second, different app: what `stack.app` is tested with
 }
 
 
@@ -50,6 +52,7 @@ class StackSpec:
     # alerting rules): off by default, it costs CPU that a dense game day's stacks share.
     monitoring: bool = False
     alert_rules: tuple[AlertRule, ...] = ()
+    own_app: OwnApp | None = None  # a team's own app image in place of drill/app (stack.ownapp)
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -63,7 +66,8 @@ class StackSpec:
 
     @property
     def images(self) -> list[str]:
-        return [IMAGES[name] for name in ("lb", "app", "db", *(["prometheus"] if self.monitoring else []))]
+        app = self.own_app.image if self.own_app is not None else IMAGES["app"]
+        return [IMAGES["lb"], app, IMAGES["db"], *([IMAGES["prometheus"]] if self.monitoring else [])]
 
     @property
     def replica_names(self) -> list[str]:
@@ -112,7 +116,7 @@ def stack_env(
         "DRILL_RUN_ID": run_id,
         "DRILL_HOME_ID": home,
         "DRILL_LB_IMAGE": IMAGES["lb"],
-        "DRILL_APP_IMAGE": IMAGES["app"],
+        "DRILL_APP_IMAGE": spec.own_app.image if spec.own_app is not None else IMAGES["app"],
         "DRILL_DB_IMAGE": IMAGES["db"],
         "DRILL_LB_CONFIG_DIR": lb_config_dir,
         "DRILL_LB_PORT": str(web or ""),

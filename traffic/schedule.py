@@ -58,14 +58,26 @@ class Audience:
     """`users` viewers, each on a journey: browse the catalog, stream `segments` of a title, repeat.
 
     Requests go to users in turn, so every user is active all through a load and the share of
-    the audience affected in a window means what it says."""
+    the audience affected in a window means what it says.
 
-    def __init__(self, users: int, segments: int = 20, seed: int = 0, fixed_path: str | None = None) -> None:
+    `journey` (a team's own app, `stack.app.paths`) replaces the reference app's pages: a viewer
+    arriving asks for journey[0] (as it browses the catalog), then for the rest in turn as its
+    segments (journey[0] again when there is no other); every answer feeds its player alike."""
+
+    def __init__(
+        self,
+        users: int,
+        segments: int = 20,
+        seed: int = 0,
+        fixed_path: str | None = None,
+        journey: tuple[str, ...] = (),
+    ) -> None:
         if users < 1:
             raise ValueError("an audience needs at least one user")
         self.users = users
         self._segments = segments
         self._fixed = fixed_path
+        self._journey = journey
         self._rng = random.Random(seed)
         self._position = [0] * users  # 0: browse next; k >= 1: stream segment k next
         self._title = [self._rng.choice(TITLES) for _ in range(users)]
@@ -80,6 +92,9 @@ class Audience:
         if position == 0:
             self._title[user] = self._rng.choice(TITLES)
             self._position[user] = 1
-            return Step(user, "/api/catalog")
+            return Step(user, self._journey[0] if self._journey else "/api/catalog")
         self._position[user] = 0 if position >= self._segments else position + 1
+        if self._journey:
+            rest = self._journey[1:] or self._journey
+            return Step(user, rest[(position - 1) % len(rest)])
         return Step(user, f"/stream/{self._title[user]}/{position}")
