@@ -87,6 +87,9 @@ def described(d: Drill) -> dict[str, Any]:
             "service_ms": d.service_ms,
             "queue": d.queue,
             "monitoring": d.monitoring,
+            "app": None
+            if d.app is None
+            else {"image": d.app.image, "port": d.app.port, "health": d.app.health, "paths": list(d.app.paths)},
         },
         "traffic": {"rps": d.rps, "model": d.model, "users": d.users},
         "phases": {
@@ -123,9 +126,13 @@ def show(
     typer.echo(f"level      {d['levels'][d['level']]}")
     others = [text for name, text in d["levels"].items() if name != d["level"]]
     typer.echo("           other levels (`level:` in the file, or `drill run --level`): " + " | ".join(others))
+    own = stack["app"]
     typer.echo(
         f"stack      {stack['replicas']} replicas x capacity {stack['capacity']} "
         f"({stack['service_ms']:g} ms each), a balancer, a db"
+        if own is None
+        else f"stack      {stack['replicas']} replicas of your app {own['image']} (port {own['port']}, "
+        f"checked on {own['health']}; viewers ask for {', '.join(own['paths'])}), a balancer, a db"
     )
     typer.echo(f"traffic    {traffic['rps']:g} req/s ({traffic['model']}) from {traffic['users']} viewers")
     typer.echo(

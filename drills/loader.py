@@ -16,7 +16,7 @@ import yaml
 from drills import levels
 from drills.definition import Drill, DrillChecks, OwnApp
 from drills.errors import UsageError
-from drills.ownapp import own_app
+from drills.ownapp import fault_problems, own_app
 from drills.schema import Fields, Schema
 from drills.sections import (
     hints,
@@ -149,6 +149,7 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks, override: str
         monitoring=monitoring,
         app=app,
     )
+    fault_problems(s, top, app)
     return levels.apply(drill, level)
 
 

@@ -62,3 +62,35 @@ def _path(s: Schema, node: yaml.Node | None, path: str, default: str = "/") -> s
         s.error(node, path, f"expected a request path starting with / and without spaces, e.g. /healthz, got {text!r}")
         return default
     return text
+
+
+def fault_problems(s: Schema, top: Fields, app: OwnApp | None) -> None:
+    """Faults that need the reference app, refused at their line in a drill on another app."""
+    node = top.get("faults")
+    if app is None or not isinstance(node, yaml.SequenceNode):
+        return
+    for i, item in enumerate(node.value):
+        entry = dict(_pairs(item))
+        name = entry.get("fault")
+        params = dict(_pairs(entry.get("params")))
+        if not isinstance(name, yaml.ScalarNode):
+            continue
+        why = _needs_reference(str(name.value), params, app)
+        if why:
+            s.error(name, f"faults[{i}].fault", why)
+
+
+def _needs_reference(fault: str, params: dict[str, yaml.Node], app: OwnApp) -> str:
+    if fault == "lb.tango":
+        return "lb.tango steers weights through the reference app's feedback agent (port 9100): not with stack.app"
+    if fault == "lb.health-check-broken" and str(getattr(params.get("port"), "value", "8081")) == str(app.port):
+        return f"its wrong check port is your app's port {app.port}: give params.port another one"
+    if fault in ("lb.check-heavy-page", "lb.check-flap") and "path" not in params:
+        return f"{fault} checks a page that does real work: give params.path, one of your app's (stack.app.paths)"
+    return ""
+
+
+def _pairs(node: yaml.Node | None) -> list[tuple[str, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    return [(str(k.value), v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]

@@ -19,7 +19,7 @@ DRILL = Path(__file__).parent / "ownapp-menu.yaml"
 
 def copy(tmp_path: Path, image: str) -> Path:
     path = tmp_path / "ownapp-menu.yaml"
-    path.write_text(DRILL.read_text().replace("drill/app-alt:${TAG}", image))
+    path.write_text(DRILL.read_text().replace("drill/app-alt:latest", image))
     return path
 
 
