@@ -15,7 +15,7 @@ from drills.definition import Drill
 from drills.errors import UsageError
 from drills.loader import DrillFileError
 from facilitator.app import team_payload as build_team_payload
-from orchestration import controller, gameday
+from orchestration import controller, gameday, session
 from orchestration.bus import Beat
 from orchestration.subscribers import live_line
 from playbooks import grading
@@ -23,6 +23,8 @@ from playbooks.checks import CHECKS
 from scoreboard import store as store_module
 from scoreboard.store import Store
 from telemetry.windows import Slis
+from tests.unit.fakestack import up
+from tests.unit.test_session_fake import modelled_world
 
 BASE = (
     "name: lv\nfaults:\n  - fault: lb.drained\n  - fault: lb.weights-skew\n"
@@ -138,3 +140,20 @@ def test_veteran_game_day_shows_teams_and_projector_the_clock_only(tmp_path: Pat
 def test_show_says_how_to_pick_a_level() -> None:
     shown = CliRunner().invoke(app, ["show", "traffic-tango"])
     assert "`drill run --level`" in shown.stdout and "veteran: every fault variant; hints cost x2" in shown.stdout
+
+
+@pytest.mark.parametrize(("level", "limit_s"), [("onboarding", 1800.0), ("veteran", 450.0)])
+def test_drill_run_at_a_level_plays_it_in_fake_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: str, limit_s: float
+) -> None:
+    fake = up(tmp_path / "warmup", monkeypatch)
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path))
+    written: list[str] = []
+    options = session.Options("traffic-tango", team="blue", seed=5, level=level)  # nobody responds: a timeout
+    finished = session.run_drill(options, fake.doors, tmp_path / "d.db", written.append, lambda: True, modelled_world)
+    assert finished.outcome == "timeout" and finished.row.level == level and finished.drill.level == level
+    events = {e.event: e.offset_s for e in finished.events}
+    assert events["timeout"] - events["fault_injected"] == pytest.approx(limit_s, abs=5)
+    coached = [line for line in written if levels.COACHING["stack_ready"] in line]
+    assert bool(coached) == (level == "onboarding")
+    assert not any("The dance floor is set" in line for line in written)  # coaching instead, or silence
