@@ -15,7 +15,7 @@ from drills import loader
 from drills.definition import Drill, OwnApp
 from drills.errors import UsageError
 from drills.loader import DrillFileError
-from orchestration import session
+from orchestration import gameday, session
 from playbooks.checks import CHECKS
 from playbooks.repair_outages import repair_checks
 from stack import ownapp, provision
@@ -148,3 +148,14 @@ def test_an_image_not_on_the_engine_stops_the_run_before_anything_is_written(tmp
         f"{path}: stack.app.image 'shop:1.4' is not on this machine's Docker engine: build or load it first "
         "(`docker build -t IMAGE .` or `docker load -i FILE`); drill pulls nothing"
     )
+
+
+def test_a_game_day_on_an_image_not_on_the_engine_stops_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "oa.yaml"
+    path.write_text("name: oa\nstack: {app: {image: shop:1.4}}\n" + TAIL)
+    doors, runtime = fake_doors(FakeClock())
+    runtime.images = {}
+    db = tmp_path / "d.db"
+    with pytest.raises(UsageError, match=r"stack\.app\.image 'shop:1\.4' is not on this machine's Docker engine"):
+        gameday.plan(gameday.GameDayOptions(str(path), ("red",)), doors, db)
+    assert not db.exists()
