@@ -5,7 +5,7 @@ injection window (what a responder sees and how long the autopilot takes do not 
 them); everything else as written (alerts, recovery, sustain, level). Needs Docker and the
 stack's images (`drill images build`). Prints a Markdown table:
 
-    python benchmarks/catalogue_table.py [--only NAME] [--json FILE]
+    python benchmarks/catalogue_table.py [--only NAME] [--variant N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def run_one(path: Path, db: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="a built-in drill (repeatable; default: all)")
+    parser.add_argument("--variant", type=int, action="append", help="only this variant index (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     rows = []
@@ -69,6 +70,8 @@ def main() -> None:
             doc = yaml.safe_load(file.read_text())
             balancer = (doc.get("stack") or {}).get("balancer", "haproxy")
             for index in range(len(doc["faults"])):
+                if args.variant and index not in args.variant:
+                    continue
                 row = {"drill": name, "balancer": balancer, "level": doc.get("level", "standard"), "variant": index}
                 row |= run_one(variant_copy(folder, name, index), folder / "d.db")
                 rows.append(row)
