@@ -24,11 +24,12 @@ def balancer_config(template: str, replicas: int, app: OwnApp | None) -> str:
     if app is None:
         return render_config(template, replicas)
     text = render_config(template, replicas, app.port)
-    check = f"option httpchk GET {REFERENCE_HEALTH}\n"
-    if check not in text:
-        raise ValueError(f"the balancer template has no `{check.strip()}` line to point at {app.health}")
+    check, expect = f"option httpchk GET {REFERENCE_HEALTH}\n", "    http-check expect status 200\n"
+    for line in (check, expect):
+        if line not in text:
+            raise ValueError(f"the balancer template has no `{line.strip()}` line: cannot point it at {app.image}")
     text = text.replace(check, f"option httpchk GET {app.health}\n", 1)
-    return text.replace("    http-check expect status 200\n", f"    http-check expect status 200\n{STAMP}\n", 1)
+    return text.replace(expect, f"{expect}{STAMP}\n", 1)
 
 
 def serving_path(app: OwnApp | None) -> str:
