@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from cli.common import DB, doors, store_if_any, typer_app
@@ -21,7 +19,7 @@ def down(
     machine_wide: bool = typer.Option(
         False, "--machine-wide", help="With --all: every drill run on this machine, whoever started it (after a crash)."
     ),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Remove a run's containers, network and volumes (found by label, also after a crash)."""
     if bool(run_id) == all_runs:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import DB, DRILLS_DIR, doors, typer_app
+from cli.common import DB, DRILLS_DIR, database, doors, typer_app
 from drills.errors import Terminated
 from orchestration import gameday
 
@@ -35,13 +35,13 @@ def run(
     gameday_label: str = typer.Option("", "--gameday", help="Game day label, e.g. 2026-Q4 (default: this quarter)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
     drills_dir: Path = DRILLS_DIR,
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Run a drill for every team at once, with the room, team and facilitator views on a local server."""
     options = gameday.GameDayOptions(
         drill, tuple(team), frozenset(autopilot or ()), draw_per_team, drills_dir, gameday_label, None, keep
     )
-    room, _ = gameday.plan(options, doors(), db)
+    room, _ = gameday.plan(options, doors(), database(db))
     from facilitator.serve import Serving  # Starlette and uvicorn: only for a game day
 
     serving = Serving(room, host, port).start()

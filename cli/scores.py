@@ -54,7 +54,7 @@ def scores(
     trend: bool = typer.Option(False, "--trend", help="The team's median times per phase, game day by game day."),
     as_json: bool = typer.Option(False, "--json", help="JSON rows."),
     as_csv: bool = typer.Option(False, "--csv", help="CSV rows."),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """The leaderboard: best run per team, with medians; or a team's trend across game days."""
     if trend and not team:
@@ -68,7 +68,7 @@ def scores(
     typer.echo(_table(table, as_json, as_csv))
 
 
-def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: Path = DB) -> None:
+def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: str = DB) -> None:
     """Every run in the database, oldest first."""
     table: list[dict[str, object]] = [
         {
@@ -90,7 +90,7 @@ JSON = typer.Option(False, "--json", help="Print as JSON (keys in the README).")
 
 
 def show_run(
-    run_id: str = typer.Argument(..., help="A run id (`drill runs`)."), db: Path = DB, as_json: bool = JSON
+    run_id: str = typer.Argument(..., help="A run id (`drill runs`)."), db: str = DB, as_json: bool = JSON
 ) -> None:
     """One run: timeline, scorecard (re-scored from the timeline) and comparison."""
     run_id = check_run_id(run_id)
@@ -112,7 +112,7 @@ def _write(text: str, output: Path | None, what: str) -> None:
 
 
 def postmortem_cmd(
-    run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB, as_json: bool = JSON
+    run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: str = DB, as_json: bool = JSON
 ) -> None:
     """Draft the postmortem (Markdown, the reference's sections) from the run's facts."""
     run_id = check_run_id(run_id)
@@ -123,7 +123,7 @@ def postmortem_cmd(
     _write(text, output, "postmortem")
 
 
-def report_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB) -> None:
+def report_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: str = DB) -> None:
     """Write the run's report: one self-contained HTML file with charts, scorecard and timeline."""
     run_id = check_run_id(run_id)
     timeline = store(db)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import typer
 
@@ -61,7 +60,7 @@ def up(
 def status(
     run_id: str = typer.Argument(None, help="A run id; all runs if omitted."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Show the runs on this machine, their stacks, and for drills: elapsed time and alerts firing."""
     wanted = check_run_id(run_id) if run_id else None

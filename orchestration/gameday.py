@@ -35,7 +35,7 @@ from playbooks.checks import CHECKS
 from scoreboard import postmortem, render, report
 from scoreboard.leaderboard import leaderboard
 from scoreboard.scoring import score
-from scoreboard.store import Store
+from scoreboard.store import Store, open_store
 from scoreboard.timeline import PUBLIC, Event
 from stack import gamedaylock, shell
 from stack.rundir import new_run_id
@@ -344,7 +344,7 @@ class Live:
         self.room.touch()
 
 
-def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, dict[str, int]]:
+def plan(options: GameDayOptions, doors: Doors, db: str | Path | None) -> tuple[Room, dict[str, int]]:
     """Load the drill, open the store, draw, register every team's run: nothing started yet."""
     if not options.teams:
         raise UsageError("--team: name at least one team, e.g. --team red --team blue")
@@ -355,7 +355,7 @@ def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, 
         raise UsageError(f"--autopilot {unknown[0]}: not one of the teams ({', '.join(options.teams)})")
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS)
     doors.runtime  # noqa: B018 - connect now: no engine, no game day on the scoreboard
-    store = Store(db, doors.clock, create=True)
+    store = open_store(db, doors.clock, create=True)
     gameday = options.gameday or quarter(doors.clock.utc())
     shared = options.seed if options.seed is not None else secrets.randbelow(2**31)
     source = str(Path(drill.source).resolve())

@@ -20,7 +20,7 @@ from playbooks.autopilot import Autopilot
 from playbooks.checks import CHECKS
 from scoreboard import render
 from scoreboard.scoring import Scorecard, score
-from scoreboard.store import RunRow, Store
+from scoreboard.store import RunRow, Store, open_store
 from scoreboard.timeline import Event
 from stack.handle import open_stack
 from stack.rundir import new_run_id
@@ -78,7 +78,7 @@ WorldFactory = Callable[[Doors, Drill, Bus, int, str], controller.World]
 def run_drill(
     options: Options,
     doors: Doors,
-    db: Path | None,
+    db: str | Path | None,
     write: Callable[[str], None],
     confirm_abort: Callable[[], bool],
     make_world: WorldFactory = RealWorld,
@@ -87,7 +87,7 @@ def run_drill(
     or a missing engine leaves no database and no run behind."""
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS)
     doors.runtime  # noqa: B018 - connect now: no engine, no run on the scoreboard
-    store = Store(db, doors.clock, create=True)
+    store = open_store(db, doors.clock, create=True)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     run_id = new_run_id()
     gameday = options.gameday or quarter(doors.clock.utc())

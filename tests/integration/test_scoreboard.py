@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from scoreboard.postmortem import timeline_events
-from scoreboard.store import Store
+from scoreboard.store import open_store
 from scoreboard.timeline import line
 from tests.integration.conftest import drill_cli
 from tests.integration.test_drill import fast_drill
@@ -97,7 +97,7 @@ def test_postmortem_timeline_matches_the_stored_events(two_teams: tuple[Path, di
     text = out.read_text()
     timeline = text.split("## Timeline:")[1].split("## Root Cause")[0]
     listed = [entry for entry in timeline.splitlines() if entry.startswith("- **")]
-    assert listed == [line(e) for e in timeline_events(Store(db).events(runs["swift"]))]
+    assert listed == [line(e) for e in timeline_events(open_store(db).events(runs["swift"]))]
     assert "lb.weights-skew" in text and "[weights-skew]" in text and "reloaded gracefully" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(out, ARTIFACTS / "postmortem.md")

@@ -17,7 +17,7 @@ from facilitator.app import build
 from orchestration import gameday
 from orchestration.bus import Happened
 from playbooks.repair import repair
-from scoreboard.store import Store
+from scoreboard.store import open_store
 from tests.unit.fakestack import up
 from tests.unit.test_session_fake import modelled_world
 
@@ -147,7 +147,7 @@ def test_two_teams_whole_drills_share_one_draw_and_the_leaderboard(
     options = gameday.GameDayOptions("traffic-tango", ("red", "blue"), seed=5)
     room, seeds = gameday.plan(options, doors, tmp_path / "drill.db")
     assert len(set(seeds.values())) == 1
-    store = Store(tmp_path / "drill.db", clock)
+    store = open_store(tmp_path / "drill.db", clock)
     delays = {"red": 1.0, "blue": 300.0}  # red fixes at once, blue takes five minutes more
 
     def fixer(name: str) -> None:
