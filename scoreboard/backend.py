@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from doors.clock import Clock
 from drills.errors import UsageError
 from scoreboard.timeline import Event
-from stack.rundir import check_run_id
+from stack.rundir import RunDir, check_run_id
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 CHOOSE = "--db / DRILL_DB"
@@ -151,7 +151,8 @@ def no_run(run_id: str, where: str) -> UsageError:
 
 
 def choose_active(store: Store, run_id: str | None) -> RunRow:
-    """The run a responder's command is for: the one given, or the only active one."""
+    """The run a responder's command is for: the one given, or the only active one, or the only
+    active one whose stack is on this machine (a shared scoreboard holds other machines' drills)."""
     if run_id:
         row = store.run(check_run_id(run_id))
         if not row.active:
@@ -161,6 +162,9 @@ def choose_active(store: Store, run_id: str | None) -> RunRow:
     if not active:
         raise UsageError("no drill is running; start one with `drill run traffic-tango`")
     if len(active) > 1:
+        here = [r for r in active if RunDir(r.run_id).exists()]  # a shared scoreboard: others' drills too
+        if len(here) == 1:
+            return here[0]
         raise UsageError(f"{len(active)} drills are running ({', '.join(r.run_id for r in active)}): give --run")
     return active[0]
 

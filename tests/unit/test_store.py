@@ -208,6 +208,20 @@ def test_active_run_selection(backend: Backend) -> None:
         store.active_run("aaaaaa")
 
 
+def test_on_a_shared_scoreboard_the_run_on_this_machine_is_the_active_one(
+    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    store = open_store(backend.target, create=True)
+    for run_id in ("aaaaaa", "bbbbbb", "cccccc"):  # bbbbbb and cccccc run on other machines
+        store.begin_run(run_id, "d", "x", "t", [], "g", 1, "f")
+    (tmp_path / "home" / "runs" / "aaaaaa").mkdir(parents=True)
+    assert store.active_run(None).run_id == "aaaaaa"
+    (tmp_path / "home" / "runs" / "bbbbbb").mkdir()
+    with pytest.raises(UsageError, match=r"3 drills are running \(aaaaaa, bbbbbb, cccccc\): give --run"):
+        store.active_run(None)
+
+
 def test_a_read_never_creates_a_database(backend: Backend) -> None:
     target = backend.target.parent / "typo" / "drill.db" if isinstance(backend.target, Path) else backend.target
     with pytest.raises(UsageError, match=r"no drill database there.*--db / DRILL_DB.*`drill run` creates one"):

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from cli import common
+from cli.main import app
+from doors import kit
 from scoreboard.store import open_store
-from tests.unit.test_cli import drill
+from tests.unit.fakestack import up
+from tests.unit.test_cli import RUNNER, drill
 
 UNREACHABLE = "postgresql://drill:hunter2@127.0.0.1:1/drill"
 
@@ -64,3 +68,17 @@ def test_scores_and_runs_read_a_postgresql_scoreboard(tmp_path: Path, postgres_u
         ("blue", 80.0, "c0ffee")
     ]
     assert not (tmp_path / "drill.db").exists(), "a URL must not fall back to the home's SQLite file"
+
+
+def test_down_removes_the_stack_even_when_the_shared_scoreboard_is_out_of_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = up(tmp_path, monkeypatch)
+    monkeypatch.setattr(kit, "real", lambda: fake.doors)
+    common.doors.cache_clear()
+    done = RUNNER.invoke(app, ["down", fake.run_id], env={"DRILL_HOME": str(tmp_path), "DRILL_DB": UNREACHABLE})
+    common.doors.cache_clear()
+    assert done.exit_code == 0, done.stderr
+    assert "cannot connect to the drill database" in done.stderr and "their runs stay open" in done.stderr
+    assert f"run {fake.run_id} down" in done.stdout and fake.runtime.containers() == []
+    assert "hunter2" not in done.stderr
