@@ -10,7 +10,8 @@ import click
 import typer
 
 from doors import kit
-from scoreboard.store import Store, exists, open_store
+from drills.errors import UsageError
+from scoreboard.store import Store, default_target, exists, is_url, open_store
 
 DB = typer.Option(
     None, "--db", help="Timeline database: a file or postgresql://... (default: $DRILL_DB or <DRILL_HOME>/drill.db)."
@@ -42,6 +43,18 @@ def store(db: str | None) -> Store:
 def store_if_any(db: str | None) -> Store | None:
     """The database if there is one: `status` and `down` work on stacks without any."""
     return store(db) if exists(database(db)) else None
+
+
+def store_if_reachable(db: str | None) -> Store | None:
+    """For `down` and `status`, which act on this machine's stacks: a shared scoreboard out of
+    reach is a warning line, not a reason to leave a stack up or unseen."""
+    try:
+        return store_if_any(db)
+    except UsageError as exc:
+        if not is_url(database(db) or default_target()):
+            raise
+        typer.echo(f"drill: warning: {exc}; the stacks are handled all the same, the scoreboard is not", err=True)
+        return None
 
 
 def progress(line: str) -> None:

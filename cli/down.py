@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import DB, database, doors, store_if_any, typer_app
+from cli.common import DB, doors, store_if_reachable, typer_app
 from drills.errors import UsageError
 from orchestration import teardown
-from scoreboard.store import Store, default_target, is_url
 from stack.rundir import check_run_id
 
 app = typer_app()
@@ -28,16 +27,5 @@ def down(
     if machine_wide and not all_runs:
         raise UsageError("--machine-wide goes with --all: drill down --all --machine-wide")
     wanted = check_run_id(run_id) if run_id else None
-    for line in teardown.down_runs(doors(), wanted, machine_wide, _scoreboard(db)):
+    for line in teardown.down_runs(doors(), wanted, machine_wide, store_if_reachable(db)):
         typer.echo(line)
-
-
-def _scoreboard(db: str | None) -> Store | None:
-    """The store to close the runs in; a shared server out of reach does not keep the stacks up."""
-    try:
-        return store_if_any(db)
-    except UsageError as exc:
-        if not is_url(database(db) or default_target()):
-            raise
-        typer.echo(f"drill: warning: {exc}; the stacks are removed all the same, their runs stay open", err=True)
-        return None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import typer
 
-from cli.common import DB, doors, progress, store_if_any, typer_app
+from cli.common import DB, doors, progress, store_if_reachable, typer_app
 from scoreboard import render
 from stack import build as images_mod
 from stack import provision
@@ -71,7 +71,7 @@ def status(
     if not rows:
         typer.echo("no runs")
         return
-    timeline = store_if_any(db)
+    timeline = store_if_reachable(db)
     drills = {row.run_id: row for row in timeline.runs() if row.active} if timeline else {}
     for r in rows:
         summary = r.record.summary() if r.record else {}

@@ -70,15 +70,18 @@ def test_scores_and_runs_read_a_postgresql_scoreboard(tmp_path: Path, postgres_u
     assert not (tmp_path / "drill.db").exists(), "a URL must not fall back to the home's SQLite file"
 
 
-def test_down_removes_the_stack_even_when_the_shared_scoreboard_is_out_of_reach(
+def test_status_and_down_still_act_on_the_stack_when_the_shared_scoreboard_is_out_of_reach(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = up(tmp_path, monkeypatch)
     monkeypatch.setattr(kit, "real", lambda: fake.doors)
     common.doors.cache_clear()
-    done = RUNNER.invoke(app, ["down", fake.run_id], env={"DRILL_HOME": str(tmp_path), "DRILL_DB": UNREACHABLE})
+    env = {"DRILL_HOME": str(tmp_path), "DRILL_DB": UNREACHABLE}
+    seen = RUNNER.invoke(app, ["status"], env=env)
+    assert seen.exit_code == 0 and fake.run_id in seen.stdout and "the scoreboard is not" in seen.stderr, seen
+    done = RUNNER.invoke(app, ["down", fake.run_id], env=env)
     common.doors.cache_clear()
     assert done.exit_code == 0, done.stderr
-    assert "cannot connect to the drill database" in done.stderr and "their runs stay open" in done.stderr
+    assert "cannot connect to the drill database" in done.stderr and "the scoreboard is not" in done.stderr
     assert f"run {fake.run_id} down" in done.stdout and fake.runtime.containers() == []
     assert "hunter2" not in done.stderr
