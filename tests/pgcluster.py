@@ -77,4 +77,21 @@ def start(bin_dir: Path) -> Cluster:
     except BaseException:
         cluster.stop()
         raise
+    _reap_after(os.getpid(), cluster)
     return cluster
+
+
+def _reap_after(pid: int, cluster: Cluster) -> None:
+    """A watchdog, detached: when the test session is gone (killed, even), the cluster goes too,
+    so no server or temp directory outlives it. After a normal stop it finds nothing to do."""
+    script = (
+        f"while [ -d /proc/{pid} ]; do sleep 2; done; "
+        f"'{cluster.bin / 'pg_ctl'}' -D '{cluster.data}' -m immediate -w stop; rm -rf '{cluster.root}'"
+    )
+    subprocess.Popen(
+        _as_server("sh", "-c", script),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
