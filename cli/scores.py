@@ -12,9 +12,11 @@ import typer
 
 import playbooks
 from cli.common import DB, store, typer_app
+from cli.remote import given_token
 from drills.errors import UsageError
 from orchestration.session import stored
 from scoreboard import leaderboard, postmortem, render, report
+from stack import gamedaylock
 from stack.rundir import check_run_id
 
 OUT = typer.Option(None, "-o", "--output", help="Write to this file instead of printing.")
@@ -70,6 +72,7 @@ def scores(
 
 def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: str = DB) -> None:
     """Every run in the database, oldest first."""
+    token = given_token()
     table: list[dict[str, object]] = [
         {
             "run_id": r.run_id,
@@ -77,7 +80,7 @@ def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: s
             "team": r.team,
             "gameday": r.gameday,
             "started": r.started[:19],
-            "fault": "(hidden until the end)" if r.active else r.fault,
+            "fault": "(hidden until the end)" if r.active or gamedaylock.sealed(r.run_id, token) else r.fault,
             "outcome": r.outcome or "running",
             "points": (r.scores or {}).get("points"),
         }
@@ -94,7 +97,7 @@ def show_run(
 ) -> None:
     """One run: timeline, scorecard (re-scored from the timeline) and comparison."""
     run_id = check_run_id(run_id)
-    row, drill, events, card = stored(store(db), run_id)
+    row, drill, events, card = stored(store(db), run_id, given_token())
     outcome = row.outcome or "running"
     shown = render.as_json(row, events, card, outcome) if as_json else render.text(row, drill, events, card, outcome)
     typer.echo(json.dumps(shown) if as_json else shown)
@@ -116,7 +119,7 @@ def postmortem_cmd(
 ) -> None:
     """Draft the postmortem (Markdown, the reference's sections) from the run's facts."""
     run_id = check_run_id(run_id)
-    row, drill, events, card = stored(store(db), run_id)
+    row, drill, events, card = stored(store(db), run_id, given_token())
     text = postmortem.draft(row, drill, events, card, playbooks.measures(drill.playbook, drill.source))
     if as_json:
         text = json.dumps({**postmortem.metadata(row, card), "markdown": text}) + "\n"
@@ -127,7 +130,7 @@ def report_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path
     """Write the run's report: one self-contained HTML file with charts, scorecard and timeline."""
     run_id = check_run_id(run_id)
     timeline = store(db)
-    row, drill, events, card = stored(timeline, run_id)
+    row, drill, events, card = stored(timeline, run_id, given_token())
     _write(report.page(row, drill, events, card, timeline.slis(run_id)), output, "report")
 
 

@@ -385,7 +385,6 @@ def run_team(
     if team.outcome == "aborted":  # aborted before its start
         store.append(team.run_id, "aborted", "facilitator", "aborted before it started")
         close(store, team.run_id, drill)
-        gamedaylock.unlock(team.run_id)
         return None
     bus = Bus()
     bus.subscribe(StoreWriter(store, team.run_id))
@@ -404,8 +403,7 @@ def run_team(
         card = close(store, team.run_id, drill)
         team.points = card.points
         team.outcome = store.run(team.run_id).outcome or "aborted"
-        gamedaylock.unlock(team.run_id)
-        room.touch()
+        room.touch()  # the team's lock stays until every team has ended (run_all)
     return run
 
 
@@ -445,6 +443,9 @@ def run_all(
             room.abort(name)
         _finish_teardowns(room, doors, threads)
         raise
+    finally:
+        for team in room.teams.values():
+            gamedaylock.unlock(team.run_id)  # every team has ended or been taken down: the records open
 
 
 def _finish_teardowns(room: Room, doors: Doors, threads: list[threading.Thread], wait_s: float = 60) -> None:

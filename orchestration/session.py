@@ -22,6 +22,7 @@ from scoreboard import render
 from scoreboard.scoring import Scorecard, score
 from scoreboard.store import RunRow, Store, open_store
 from scoreboard.timeline import Event
+from stack import gamedaylock
 from stack.handle import open_stack
 from stack.rundir import new_run_id
 
@@ -124,12 +125,14 @@ def close(store: Store, run_id: str, drill: Drill) -> Scorecard:
     return card
 
 
-def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Scorecard]:
+def stored(store: Store, run_id: str, token: str | None = None) -> tuple[RunRow, Drill, list[Event], Scorecard]:
     """A finished run, re-scored from its timeline with its drill's rubric.
 
-    A running drill is refused: its timeline names the fault, which responders must find themselves.
+    A running drill is refused: its timeline names the fault, which responders must find themselves;
+    so is a game day's ended run while other teams still play, unless the token is the facilitator's.
     """
     row = store.run(run_id)
+    gamedaylock.check_readable(run_id, token)
     if row.active:
         raise UsageError(
             f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "
