@@ -1,7 +1,7 @@
 """Fixtures for every test directory: a real PostgreSQL for the store's second backend.
 
-Without Debian's postgresql installed the PostgreSQL tests are skipped, except under
-DRILL_REQUIRE_DOCKER=1 (make test, CI), where a missing server fails the run instead.
+Without Debian's postgresql installed (`make postgres`) the PostgreSQL tests are skipped,
+except under DRILL_REQUIRE_DOCKER=1 (make test, CI), where a missing server fails the run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests import pgcluster
 def postgres() -> Iterator[pgcluster.Cluster]:
     bin_dir = pgcluster.server_bin()
     if bin_dir is None:
-        missing = "no PostgreSQL server in /usr/lib/postgresql/*/bin (make setup installs Debian's postgresql)"
+        missing = "no PostgreSQL server in /usr/lib/postgresql/*/bin (`make postgres` installs Debian's package)"
         if os.environ.get("DRILL_REQUIRE_DOCKER") == "1":
             pytest.fail(f"DRILL_REQUIRE_DOCKER=1 but {missing}")
         pytest.skip(missing)
