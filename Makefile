@@ -4,7 +4,7 @@ VENV   := .venv
 PACKAGES := drills doors stack chaos traffic telemetry scoreboard playbooks orchestration facilitator cli
 BIN    := $(VENV)/bin
 
-.PHONY: setup engine venv images browser demo test lint unit bench clean
+.PHONY: setup engine venv images browser postgres demo test lint unit bench clean
 
 setup: engine venv images
 
@@ -34,15 +34,20 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Fast: without the PostgreSQL half of the store suite (make test runs it).
 unit: venv
-	$(BIN)/pytest tests/unit -q
+	$(BIN)/pytest tests/unit -q -m "not postgres"
 
 # Debian's chromium, for the test that opens `drill report` in a real headless browser.
 browser:
 	bash setup/browser.sh
 
-# The whole suite: lint, unit tests and the Docker-backed tests, none skipped.
-test: setup browser lint
+# Debian's postgresql, for the store tests against a real server (a throwaway cluster each session).
+postgres:
+	bash setup/postgres.sh
+
+# The whole suite: lint, unit tests, the PostgreSQL store tests and the Docker-backed tests, none skipped.
+test: setup browser postgres lint
 	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q
 
 # Benchmarks print ratios against a reference measured in the same run (not timed tests).

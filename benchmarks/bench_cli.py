@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scoreboard.store import Store
+from scoreboard.store import open_store
 
 
 def timed(argv: list[str], env: dict[str, str], rounds: int) -> list[float]:
@@ -31,7 +31,7 @@ def main(rounds: int = 10) -> None:
     drill = str(Path(sys.executable).with_name("drill"))
     with tempfile.TemporaryDirectory(prefix="drill-bench-cli-") as tmp:
         db = Path(tmp) / "drill.db"
-        Store(db, create=True).begin_run("abc123", "traffic-tango", "x.yaml", "blue", [], "2026-Q4", 1, "lb.tango")
+        open_store(db, create=True).begin_run("abc123", "traffic-tango", "x.yaml", "blue", [], "2026-Q4", 1, "lb.tango")
         env = {**os.environ, "DRILL_DB": str(db), "DRILL_HOME": tmp}
         reference = timed([sys.executable, "-c", "pass"], env, rounds)
         rows = {

@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 import getpass
 import os
-from pathlib import Path
 
+import click
 import typer
 
 from doors import kit
-from scoreboard.store import Store, default_path
+from drills.errors import UsageError
+from scoreboard.store import Store, default_target, exists, is_url, open_store
 
-DB = typer.Option(None, "--db", help="Timeline database (default: $DRILL_DB or <DRILL_HOME>/drill.db).")
+DB = typer.Option(
+    None, "--db", help="Timeline database: a file or postgresql://... (default: $DRILL_DB or <DRILL_HOME>/drill.db)."
+)
 RUN = typer.Option(None, "--run", help="The drill run (default: the one active run).")
 DRILLS_DIR = typer.Option(None, "--drills-dir", help="Your own drills (default: ./drills).")
 
@@ -23,16 +26,35 @@ def doors() -> kit.Doors:
     return kit.real()
 
 
-def store(db: Path | None) -> Store:
+def database(db: str | None) -> str | None:
+    """The command's --db, else drill's own `drill --db X COMMAND`, else None ($DRILL_DB or the default)."""
+    if db:
+        return db
+    context = click.get_current_context(silent=True)
+    chosen = (context.find_root().obj or {}).get("db") if context is not None else None
+    return chosen if isinstance(chosen, str) and chosen else None
+
+
+def store(db: str | None) -> Store:
     """An existing timeline database; reading commands never create one (only `drill run` does)."""
-    return Store(db, doors().clock)
+    return open_store(database(db), doors().clock)
 
 
-def store_if_any(db: Path | None) -> Store | None:
+def store_if_any(db: str | None) -> Store | None:
     """The database if there is one: `status` and `down` work on stacks without any."""
-    if db is None and not default_path().is_file():
+    return store(db) if exists(database(db)) else None
+
+
+def store_if_reachable(db: str | None) -> Store | None:
+    """For `down` and `status`, which act on this machine's stacks: a shared scoreboard out of
+    reach is a warning line, not a reason to leave a stack up or unseen."""
+    try:
+        return store_if_any(db)
+    except UsageError as exc:
+        if not is_url(database(db) or default_target()):
+            raise
+        typer.echo(f"drill: warning: {exc}; the stacks are handled all the same, the scoreboard is not", err=True)
         return None
-    return store(db)
 
 
 def progress(line: str) -> None:

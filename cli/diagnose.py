@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from cli import remote
@@ -20,7 +18,7 @@ def diagnose(
     detail: str = typer.Option("", "--detail", help="What exactly, in your words."),
     run_id: str = RUN,
     who: str = AS,
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """State a diagnosis; it is graded against the injected fault (a wrong one is a red herring)."""
     if (server := remote.current()) is not None:
@@ -33,7 +31,7 @@ def diagnose(
 
 
 @app.command("hint", epilog="Example: drill hint --as raj")
-def hint(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
+def hint(run_id: str = RUN, who: str = AS, db: str = DB) -> None:
     """Take the next hint (from the playbook); it costs points."""
     if (server := remote.current()) is not None:
         said = server.act("hint", who_is(who))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from cli.common import DB, doors, store_if_any, typer_app
+from cli.common import DB, doors, store_if_reachable, typer_app
 from drills.errors import UsageError
 from orchestration import teardown
 from stack.rundir import check_run_id
@@ -21,7 +19,7 @@ def down(
     machine_wide: bool = typer.Option(
         False, "--machine-wide", help="With --all: every drill run on this machine, whoever started it (after a crash)."
     ),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Remove a run's containers, network and volumes (found by label, also after a crash)."""
     if bool(run_id) == all_runs:
@@ -29,5 +27,5 @@ def down(
     if machine_wide and not all_runs:
         raise UsageError("--machine-wide goes with --all: drill down --all --machine-wide")
     wanted = check_run_id(run_id) if run_id else None
-    for line in teardown.down_runs(doors(), wanted, machine_wide, store_if_any(db)):
+    for line in teardown.down_runs(doors(), wanted, machine_wide, store_if_reachable(db)):
         typer.echo(line)

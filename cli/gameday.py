@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import DB, DRILLS_DIR, doors, typer_app
+from cli.common import DB, DRILLS_DIR, database, doors, typer_app
 from drills import levels
 from drills.errors import Terminated
 from orchestration import gameday
@@ -37,7 +37,7 @@ def run(
     level: str = typer.Option(None, "--level", help="onboarding, standard or veteran: overrides the drill's `level:`."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
     drills_dir: Path = DRILLS_DIR,
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Run a drill for every team at once, with the room, team and facilitator views on a local server."""
     options = gameday.GameDayOptions(
@@ -51,7 +51,7 @@ def run(
         keep,
         levels.check(level) if level is not None else None,
     )
-    room, _ = gameday.plan(options, doors(), db)
+    room, _ = gameday.plan(options, doors(), database(db))
     from facilitator.serve import Serving  # Starlette and uvicorn: only for a game day
 
     serving = Serving(room, host, port).start()

@@ -154,11 +154,19 @@ SERVER = typer.Option(
 TOKEN = typer.Option(None, "--token", envvar="DRILL_TOKEN", help="Your join token (a game day's team or facilitator).")
 
 
+DB = typer.Option(None, "--db", help="Timeline database for every command: a file or postgresql://... URL.")
+
+
 @app.callback()
 def _options(
-    ctx: typer.Context, debug: bool = DEBUG, version: bool = VERSION, server: str = SERVER, token: str = TOKEN
+    ctx: typer.Context,
+    debug: bool = DEBUG,
+    version: bool = VERSION,
+    server: str = SERVER,
+    token: str = TOKEN,
+    db: str = DB,
 ) -> None:
-    ctx.obj = {"debug": debug, "server": server, "token": token}
+    ctx.obj = {"debug": debug, "server": server, "token": token, "db": db}
 
 
 def _terminate(signum: int, frame: object) -> None:

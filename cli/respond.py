@@ -6,7 +6,6 @@ starts in about a tenth of a second): the store and the timeline, nothing of the
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
@@ -19,7 +18,7 @@ app = typer_app()
 
 
 @app.command("ack", epilog="Example: drill ack --as ana")
-def ack(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
+def ack(run_id: str = RUN, who: str = AS, db: str = DB) -> None:
     """Acknowledge the alert."""
     if (server := remote.current()) is not None:
         typer.echo(f"recorded: {remote.line(server.act('ack', who_is(who))['recorded'])}")
@@ -29,7 +28,7 @@ def ack(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
 
 @app.command("note", epilog="Example: drill note 'db answers PING'")
 def note(
-    text: str = typer.Argument(..., help="What you saw or did."), run_id: str = RUN, who: str = AS, db: Path = DB
+    text: str = typer.Argument(..., help="What you saw or did."), run_id: str = RUN, who: str = AS, db: str = DB
 ) -> None:
     """Put a note on the timeline."""
     if (server := remote.current()) is not None:
@@ -39,7 +38,7 @@ def note(
 
 
 @app.command("resolve", epilog="Example: drill resolve --as ana")
-def resolve(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
+def resolve(run_id: str = RUN, who: str = AS, db: str = DB) -> None:
     """Declare resolved: accepted only if drill observes recovery, else recorded as premature."""
     if (server := remote.current()) is not None:
         said = server.act("resolve", who_is(who))
@@ -51,7 +50,7 @@ def resolve(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
 
 
 @app.command("abort", epilog="Example: drill abort")
-def abort(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
+def abort(run_id: str = RUN, who: str = AS, db: str = DB) -> None:
     """End the run now (facilitator): fault reverted, stack removed, saved as aborted."""
     answer = responders.request(store(db), run_id, who_is(who), "abort", ("aborted",))
     typer.echo(f"recorded: {line(answer)}")
@@ -59,7 +58,7 @@ def abort(run_id: str = RUN, who: str = AS, db: Path = DB) -> None:
 
 @app.command("timeline", epilog="Example: drill timeline --json")
 def timeline(
-    run_id: str = RUN, db: Path = DB, as_json: bool = typer.Option(False, "--json", help="JSON events.")
+    run_id: str = RUN, db: str = DB, as_json: bool = typer.Option(False, "--json", help="JSON events.")
 ) -> None:
     """The active run's timeline so far (the fault's moment stays hidden until the end)."""
     if (server := remote.current()) is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import DB, DRILLS_DIR, doors, typer_app
+from cli.common import DB, DRILLS_DIR, database, doors, typer_app
 from drills import levels
 from orchestration.session import Options, run_drill
 
@@ -41,13 +41,13 @@ def run(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
     drills_dir: Path = DRILLS_DIR,
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Run a drill: stack up, baseline, a hidden fault, responders timed until recovery."""
     chosen = levels.check(level) if level is not None else None
     options = Options(
         drill, drills_dir, team, tuple(responder or ()), gameday, seed, autopilot, reveal, keep, quiet, chosen
     )
-    finished = run_drill(options, doors(), db, _echo, _confirm)
+    finished = run_drill(options, doors(), database(db), _echo, _confirm)
     typer.echo(json.dumps(finished.as_json()) if as_json else finished.text())
     raise typer.Exit({"resolved": 0, "timeout": 1}.get(finished.outcome, 130))

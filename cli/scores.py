@@ -12,9 +12,11 @@ import typer
 
 import playbooks
 from cli.common import DB, store, typer_app
+from cli.remote import given_token
 from drills.errors import UsageError
 from orchestration.session import stored
 from scoreboard import leaderboard, postmortem, render, report
+from stack import gamedaylock
 from stack.rundir import check_run_id
 
 OUT = typer.Option(None, "-o", "--output", help="Write to this file instead of printing.")
@@ -54,7 +56,7 @@ def scores(
     trend: bool = typer.Option(False, "--trend", help="The team's median times per phase, game day by game day."),
     as_json: bool = typer.Option(False, "--json", help="JSON rows."),
     as_csv: bool = typer.Option(False, "--csv", help="CSV rows."),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """The leaderboard: best run per team, with medians; or a team's trend across game days."""
     if trend and not team:
@@ -68,8 +70,9 @@ def scores(
     typer.echo(_table(table, as_json, as_csv))
 
 
-def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: Path = DB) -> None:
+def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: str = DB) -> None:
     """Every run in the database, oldest first."""
+    token = given_token()
     table: list[dict[str, object]] = [
         {
             "run_id": r.run_id,
@@ -77,7 +80,7 @@ def runs(as_json: bool = typer.Option(False, "--json", help="JSON rows."), db: P
             "team": r.team,
             "gameday": r.gameday,
             "started": r.started[:19],
-            "fault": "(hidden until the end)" if r.active else r.fault,
+            "fault": "(hidden until the end)" if r.active or gamedaylock.sealed(r.run_id, token) else r.fault,
             "outcome": r.outcome or "running",
             "points": (r.scores or {}).get("points"),
         }
@@ -90,11 +93,11 @@ JSON = typer.Option(False, "--json", help="Print as JSON (keys in the README).")
 
 
 def show_run(
-    run_id: str = typer.Argument(..., help="A run id (`drill runs`)."), db: Path = DB, as_json: bool = JSON
+    run_id: str = typer.Argument(..., help="A run id (`drill runs`)."), db: str = DB, as_json: bool = JSON
 ) -> None:
     """One run: timeline, scorecard (re-scored from the timeline) and comparison."""
     run_id = check_run_id(run_id)
-    row, drill, events, card = stored(store(db), run_id)
+    row, drill, events, card = stored(store(db), run_id, given_token())
     outcome = row.outcome or "running"
     shown = render.as_json(row, events, card, outcome) if as_json else render.text(row, drill, events, card, outcome)
     typer.echo(json.dumps(shown) if as_json else shown)
@@ -112,22 +115,22 @@ def _write(text: str, output: Path | None, what: str) -> None:
 
 
 def postmortem_cmd(
-    run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB, as_json: bool = JSON
+    run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: str = DB, as_json: bool = JSON
 ) -> None:
     """Draft the postmortem (Markdown, the reference's sections) from the run's facts."""
     run_id = check_run_id(run_id)
-    row, drill, events, card = stored(store(db), run_id)
+    row, drill, events, card = stored(store(db), run_id, given_token())
     text = postmortem.draft(row, drill, events, card, playbooks.measures(drill.playbook, drill.source))
     if as_json:
         text = json.dumps({**postmortem.metadata(row, card), "markdown": text}) + "\n"
     _write(text, output, "postmortem")
 
 
-def report_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: Path = DB) -> None:
+def report_cmd(run_id: str = typer.Argument(..., help="A run id."), output: Path = OUT, db: str = DB) -> None:
     """Write the run's report: one self-contained HTML file with charts, scorecard and timeline."""
     run_id = check_run_id(run_id)
     timeline = store(db)
-    row, drill, events, card = stored(timeline, run_id)
+    row, drill, events, card = stored(timeline, run_id, given_token())
     _write(report.page(row, drill, events, card, timeline.slis(run_id)), output, "report")
 
 

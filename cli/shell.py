@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from cli.common import DB, store, typer_app
@@ -17,7 +15,7 @@ app = typer_app()
 def shell(
     team: str = typer.Option(..., "--team", help="The team whose running drill to open a shell on."),
     command: str = typer.Option(None, "--command", "-c", help="Run this one command instead of a login shell."),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """A responder shell on TEAM's stack: the balancer config (edit it, then `reload`), the runtime API
     (`runtime 'show stat'`), the stats page (`stats`), curl and redis-cli. Nothing of the facilitator's."""

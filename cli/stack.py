@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import typer
 
-from cli.common import DB, doors, progress, store_if_any, typer_app
+from cli.common import DB, doors, progress, store_if_reachable, typer_app
 from scoreboard import render
 from stack import build as images_mod
 from stack import provision
@@ -61,7 +60,7 @@ def up(
 def status(
     run_id: str = typer.Argument(None, help="A run id; all runs if omitted."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Show the runs on this machine, their stacks, and for drills: elapsed time and alerts firing."""
     wanted = check_run_id(run_id) if run_id else None
@@ -72,7 +71,7 @@ def status(
     if not rows:
         typer.echo("no runs")
         return
-    timeline = store_if_any(db)
+    timeline = store_if_reachable(db)
     drills = {row.run_id: row for row in timeline.runs() if row.active} if timeline else {}
     for r in rows:
         summary = r.record.summary() if r.record else {}

@@ -35,7 +35,7 @@ from playbooks.checks import CHECKS
 from scoreboard import postmortem, render, report
 from scoreboard.leaderboard import leaderboard
 from scoreboard.scoring import score
-from scoreboard.store import Store
+from scoreboard.store import Store, open_store
 from scoreboard.timeline import PUBLIC, Event
 from stack import gamedaylock, ownapp, shell
 from stack.rundir import new_run_id
@@ -355,7 +355,7 @@ class Live:
         self.room.touch()
 
 
-def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, dict[str, int]]:
+def plan(options: GameDayOptions, doors: Doors, db: str | Path | None) -> tuple[Room, dict[str, int]]:
     """Load the drill, open the store, draw, register every team's run: nothing started yet."""
     if not options.teams:
         raise UsageError("--team: name at least one team, e.g. --team red --team blue")
@@ -366,7 +366,7 @@ def plan(options: GameDayOptions, doors: Doors, db: Path | None) -> tuple[Room, 
         raise UsageError(f"--autopilot {unknown[0]}: not one of the teams ({', '.join(options.teams)})")
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS, options.level)
     ownapp.check_image(doors.runtime, drill.app, drill.source)  # connects now: no engine, no game day
-    store = Store(db, doors.clock, create=True)
+    store = open_store(db, doors.clock, create=True)
     gameday = options.gameday or quarter(doors.clock.utc())
     shared = options.seed if options.seed is not None else secrets.randbelow(2**31)
     source = str(Path(drill.source).resolve())
@@ -397,7 +397,6 @@ def run_team(
     if team.outcome == "aborted":  # aborted before its start
         store.append(team.run_id, "aborted", "facilitator", "aborted before it started")
         close(store, team.run_id, drill)
-        gamedaylock.unlock(team.run_id)
         return None
     bus = Bus()
     bus.subscribe(StoreWriter(store, team.run_id))
@@ -416,8 +415,7 @@ def run_team(
         card = close(store, team.run_id, drill)
         team.points = card.points
         team.outcome = store.run(team.run_id).outcome or "aborted"
-        gamedaylock.unlock(team.run_id)
-        room.touch()
+        room.touch()  # the team's lock stays until every team has ended (run_all)
     return run
 
 
@@ -457,6 +455,9 @@ def run_all(
             room.abort(name)
         _finish_teardowns(room, doors, threads)
         raise
+    finally:
+        for team in room.teams.values():
+            gamedaylock.unlock(team.run_id)  # every team has ended or been taken down: the records open
 
 
 def _finish_teardowns(room: Room, doors: Doors, threads: list[threading.Thread], wait_s: float = 60) -> None:

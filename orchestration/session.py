@@ -20,9 +20,9 @@ from playbooks.autopilot import Autopilot
 from playbooks.checks import CHECKS
 from scoreboard import render
 from scoreboard.scoring import Scorecard, score
-from scoreboard.store import RunRow, Store
+from scoreboard.store import RunRow, Store, open_store
 from scoreboard.timeline import Event
-from stack import ownapp
+from stack import gamedaylock, ownapp
 from stack.handle import open_stack
 from stack.rundir import new_run_id
 
@@ -80,7 +80,7 @@ WorldFactory = Callable[[Doors, Drill, Bus, int, str], controller.World]
 def run_drill(
     options: Options,
     doors: Doors,
-    db: Path | None,
+    db: str | Path | None,
     write: Callable[[str], None],
     confirm_abort: Callable[[], bool],
     make_world: WorldFactory = RealWorld,
@@ -89,7 +89,7 @@ def run_drill(
     or a missing engine leaves no database and no run behind."""
     drill = loader.load_file(loader.find(options.drill, options.drills_dir), CHECKS, options.level)
     ownapp.check_image(doors.runtime, drill.app, drill.source)  # connects now: no engine, no run
-    store = Store(db, doors.clock, create=True)
+    store = open_store(db, doors.clock, create=True)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     run_id = new_run_id()
     gameday = options.gameday or quarter(doors.clock.utc())
@@ -127,12 +127,14 @@ def close(store: Store, run_id: str, drill: Drill) -> Scorecard:
     return card
 
 
-def stored(store: Store, run_id: str) -> tuple[RunRow, Drill, list[Event], Scorecard]:
+def stored(store: Store, run_id: str, token: str | None = None) -> tuple[RunRow, Drill, list[Event], Scorecard]:
     """A finished run, re-scored from its timeline with its drill's rubric.
 
-    A running drill is refused: its timeline names the fault, which responders must find themselves.
+    A running drill is refused: its timeline names the fault, which responders must find themselves;
+    so is a game day's ended run while other teams still play, unless the token is the facilitator's.
     """
     row = store.run(run_id)
+    gamedaylock.check_readable(run_id, token)
     if row.active:
         raise UsageError(
             f"run {run_id} is still running: during a drill use `drill status` or `drill timeline`; "

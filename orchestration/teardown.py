@@ -37,7 +37,6 @@ def revert_fault(doors: Doors, run_id: str) -> str | None:
 def down(doors: Doors, run_id: str) -> tuple[Reaped, str | None]:
     message = revert_fault(doors, run_id)
     reaped = provision.down(doors, run_id)
-    gamedaylock.unlock(run_id)  # a game day killed mid-run leaves its team's lock: gone with the stack
     return reaped, message
 
 
@@ -50,6 +49,7 @@ def down_runs(doors: Doors, run_id: str | None, machine_wide: bool, store: Store
     for rid in ids:
         started = doors.clock.now()
         reaped, message = down(doors, rid)
+        gamedaylock.unlock(rid)  # a game day killed mid-run leaves its team's lock: gone with the stack
         if message:
             yield message
         yield (

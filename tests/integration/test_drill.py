@@ -18,6 +18,7 @@ import yaml
 from doors.clock import wait_for
 from doors.engine import DockerEngine
 from drills.loader import builtin_files
+from scoreboard import store as timeline
 from scoreboard.store import Store
 from stack.rundir import RunDir
 from tests.integration.conftest import drill_cli
@@ -105,7 +106,7 @@ def start_run(drill: Path, db: Path, *extra: str) -> subprocess.Popen[str]:
 def open_store(db: Path, deadline_s: float = 60) -> Store:
     """The run's database, once `drill run` has created it (after its drill file validated)."""
     wait_for(f"{db} to be created by drill run", lambda: (db.is_file(), "not yet"), deadline_s)
-    return Store(db)
+    return timeline.open_store(db)
 
 
 def wait_event(store: Store, name: str, deadline_s: float = 90) -> str:
@@ -155,7 +156,7 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     by = {e["event"]: e["by"] for e in result["timeline"]}
     assert by["acknowledged"] == by["diagnosed"] == "autopilot" and by["mitigated"] == "drill"
     assert_gone(engine, result["run_id"])
-    felt = fidelity(Store(tmp_path / "d.db"), result)
+    felt = fidelity(timeline.open_store(tmp_path / "d.db"), result)
     keep(felt)
     assert 0.2 <= felt["worst_affected"] <= 0.6, felt
     # latency first, as in the postmortem: overload queues (up to 2 s) before it is refused
@@ -170,7 +171,7 @@ def test_tango_is_a_rollercoaster(engine: DockerEngine, tmp_path: Path) -> None:
     done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=200)
     assert done.returncode == 1, done.stderr[-2000:]
     result = json.loads(done.stdout)
-    felt = fidelity(Store(tmp_path / "d.db"), result)
+    felt = fidelity(timeline.open_store(tmp_path / "d.db"), result)
     keep({**felt, "run": "tango for 75 s, nobody responding"})
     assert felt["swings_per_min"] >= 3 and felt["first_alert"] == "high-latency", felt
     assert 0.2 <= felt["worst_affected"] <= 0.6, felt

@@ -1,4 +1,8 @@
-"""After real runs: the leaderboard, the postmortem and the HTML report (in a real browser)."""
+"""After real runs: the leaderboard, the postmortem and the HTML report (in a real browser).
+
+The two runs write to PostgreSQL (a throwaway cluster: tests/pgcluster.py), two controllers at
+once into one shared scoreboard, so whole drills and every reading command are proven on the
+second backend; SQLite, the default, carries every other drill in the suite."""
 
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from pathlib import Path
 import pytest
 
 from scoreboard.postmortem import timeline_events
-from scoreboard.store import Store
+from scoreboard.store import open_store
 from scoreboard.timeline import line
 from tests.integration.conftest import drill_cli
 from tests.integration.test_drill import fast_drill
+from tests.pgcluster import Cluster
+
+pytestmark = pytest.mark.postgres
 
 ARTIFACTS = Path(os.environ.get("DRILL_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
@@ -31,11 +38,13 @@ def browser() -> str:
 
 
 @pytest.fixture(scope="module")
-def two_teams(engine: object, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """Two runs at once into one database: "swift" on autopilot, "idle" doing nothing."""
+def two_teams(
+    engine: object, postgres: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, dict[str, str]]:
+    """Two runs at once into one PostgreSQL database: "swift" on autopilot, "idle" doing nothing."""
     tmp = tmp_path_factory.mktemp("scoreboard")
-    db = tmp / "d.db"
-    common = ["--json", "--quiet", "--gameday", "2026-Q4", "--db", str(db)]
+    db = postgres.new_database()
+    common = ["--json", "--quiet", "--gameday", "2026-Q4", "--db", db]
     swift = subprocess.Popen(
         [
             sys.executable,
@@ -75,39 +84,39 @@ def two_teams(engine: object, tmp_path_factory: pytest.TempPathFactory) -> tuple
     return db, results
 
 
-def test_leaderboard_orders_two_teams(two_teams: tuple[Path, dict[str, str]]) -> None:
+def test_leaderboard_orders_two_teams(two_teams: tuple[str, dict[str, str]]) -> None:
     db, runs = two_teams
-    done = drill_cli("scores", "--json", "--gameday", "2026-Q4", "--db", str(db))
+    done = drill_cli("scores", "--json", "--gameday", "2026-Q4", "--db", db)
     assert done.returncode == 0, done.stderr
     board = json.loads(done.stdout)
     assert [row["team"] for row in board] == ["swift", "idle"]
     assert board[0]["best_run"] == runs["swift"] and board[0]["resolved"] == 1 and board[1]["resolved"] == 0
     assert board[0]["best_points"] > board[1]["best_points"]
-    trend = json.loads(drill_cli("scores", "--trend", "--team", "swift", "--json", "--db", str(db)).stdout)
+    trend = json.loads(drill_cli("scores", "--trend", "--team", "swift", "--json", "--db", db).stdout)
     assert trend[0]["gameday"] == "2026-Q4" and trend[0]["tt_resolve_s"] > 0
-    listed = drill_cli("runs", "--db", str(db)).stdout
+    listed = drill_cli("runs", "--db", db).stdout
     assert runs["swift"] in listed and runs["idle"] in listed
 
 
-def test_postmortem_timeline_matches_the_stored_events(two_teams: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_postmortem_timeline_matches_the_stored_events(two_teams: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     db, runs = two_teams
     out = tmp_path / "postmortem.md"
-    done = drill_cli("postmortem", runs["swift"], "-o", str(out), "--db", str(db))
+    done = drill_cli("postmortem", runs["swift"], "-o", str(out), "--db", db)
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     timeline = text.split("## Timeline:")[1].split("## Root Cause")[0]
     listed = [entry for entry in timeline.splitlines() if entry.startswith("- **")]
-    assert listed == [line(e) for e in timeline_events(Store(db).events(runs["swift"]))]
+    assert listed == [line(e) for e in timeline_events(open_store(db).events(runs["swift"]))]
     assert "lb.weights-skew" in text and "[weights-skew]" in text and "reloaded gracefully" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(out, ARTIFACTS / "postmortem.md")
 
 
-def test_report_renders_in_a_real_browser(two_teams: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_report_renders_in_a_real_browser(two_teams: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     chromium = browser()
     db, runs = two_teams
     page = tmp_path / "report.html"
-    assert drill_cli("report", runs["swift"], "-o", str(page), "--db", str(db)).returncode == 0
+    assert drill_cli("report", runs["swift"], "-o", str(page), "--db", db).returncode == 0
     flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr"]
     dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]

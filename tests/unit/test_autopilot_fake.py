@@ -10,12 +10,12 @@ import pytest
 from chaos import inject
 from drills.loader import builtin_files
 from playbooks.autopilot import Autopilot
-from scoreboard.store import Store
+from scoreboard.store import Store, open_store
 from tests.unit.fakestack import FakeStack, every, up
 
 
 def begin(fake: FakeStack, tmp_path: Path, fault: str) -> Store:
-    store = Store(tmp_path / "drill.db", fake.clock, create=True)
+    store = open_store(tmp_path / "drill.db", fake.clock, create=True)
     drill_file = str(builtin_files()["traffic-tango"])
     store.begin_run(fake.run_id, "traffic-tango", drill_file, "blue", [], "2026-Q4", 1, fault, fake.clock.utc())
     return store

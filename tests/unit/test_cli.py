@@ -129,10 +129,10 @@ def test_load_against_nothing_fails_fast_and_clearly(tmp_path: Path) -> None:
 
 
 def test_a_running_drill_keeps_its_fault_from_the_records_commands(tmp_path: Path) -> None:
-    from scoreboard.store import Store
+    from scoreboard.store import open_store
 
     db = tmp_path / "drill.db"
-    Store(db, create=True).begin_run(
+    open_store(db, create=True).begin_run(
         "c0ffee", "traffic-tango", "drills/traffic-tango.yaml", "blue", [], "2026-Q4", 7, "lb.weights-skew"
     )
     listed = drill("runs", "--db", str(db), home=tmp_path)

@@ -15,7 +15,7 @@ from cli import common
 from cli.main import app
 from doors import kit
 from doors.fakes import fake_doors
-from scoreboard.store import Store
+from scoreboard.store import open_store
 
 RUNNER = CliRunner()
 
@@ -85,7 +85,7 @@ def test_a_bad_argument_is_one_line_exit_2_and_changes_nothing(
     monkeypatch.setattr(kit, "real", lambda: doors)
     common.doors.cache_clear()
     db = tmp_path / "drill.db"
-    Store(db, create=True).begin_run(
+    open_store(db, create=True).begin_run(
         "abc123", "traffic-tango", "drills/traffic-tango.yaml", "blue", [], "2026-Q4", 7, "lb.weights-skew"
     )
     before = files_under(tmp_path)

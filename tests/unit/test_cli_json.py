@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cli import common
 from cli.main import app
-from scoreboard.store import Store
+from scoreboard.store import open_store
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 RUNNER = CliRunner()
@@ -34,7 +34,7 @@ def run_json(args: list[str], db: Path) -> object:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "drill.db"
-    store = Store(path, create=True)
+    store = open_store(path, create=True)
     store.begin_run("abc123", "traffic-tango", "drills/traffic-tango.yaml", "blue", [], "2026-Q4", 7, "lb.drained")
     store.append("abc123", "fault_injected", "drill", "lb.drained: app2, app3 drained")
     store.append("abc123", "alert_fired", "monitor", "errors")

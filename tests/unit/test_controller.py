@@ -15,7 +15,7 @@ from orchestration.bus import Bus
 from orchestration.subscribers import StoreWriter
 from playbooks.checks import CHECKS
 from scoreboard.scoring import score
-from scoreboard.store import Store
+from scoreboard.store import open_store
 from scoreboard.timeline import milestones, outcome
 from telemetry.rules import AlertEvent
 from telemetry.windows import Slis
@@ -98,7 +98,7 @@ def drill() -> Drill:
 
 def make_run(drill: Drill, tmp_path: Path, world: FakeWorld | None = None, **kw: object) -> controller.Run:
     clock = world.clock if world else FakeClock()
-    store = Store(tmp_path / "drill.db", create=True)
+    store = open_store(tmp_path / "drill.db", create=True)
     store.begin_run(
         "abc123", drill.name, drill.source, "blue", ["ana"], "2026-Q4", 7, "lb.weights-skew", started=clock.utc()
     )

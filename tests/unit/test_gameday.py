@@ -17,7 +17,7 @@ from facilitator.app import build
 from orchestration import gameday
 from orchestration.bus import Happened
 from playbooks.repair import repair
-from scoreboard.store import Store
+from scoreboard.store import open_store
 from tests.unit.fakestack import up
 from tests.unit.test_session_fake import modelled_world
 
@@ -147,7 +147,7 @@ def test_two_teams_whole_drills_share_one_draw_and_the_leaderboard(
     options = gameday.GameDayOptions("traffic-tango", ("red", "blue"), seed=5)
     room, seeds = gameday.plan(options, doors, tmp_path / "drill.db")
     assert len(set(seeds.values())) == 1
-    store = Store(tmp_path / "drill.db", clock)
+    store = open_store(tmp_path / "drill.db", clock)
     delays = {"red": 1.0, "blue": 300.0}  # red fixes at once, blue takes five minutes more
 
     def fixer(name: str) -> None:
@@ -169,6 +169,8 @@ def test_two_teams_whole_drills_share_one_draw_and_the_leaderboard(
         clock.at(clock.t + 1, lambda name=name: fixer(name))  # type: ignore[misc]
         room.start(name)
         gameday.run_team(room, room.teams[name], doors, make_world=modelled_world)
+        if name == "red":
+            _sealed_while_blue_plays(room, room.teams["red"].draw.variant.label)
     assert room.over and {t.outcome for t in room.teams.values()} == {"resolved"}
     results = room.results()
     assert {t["fault"] for t in results["teams"]} == {room.teams["red"].draw.variant.label}
@@ -184,6 +186,27 @@ def test_two_teams_whole_drills_share_one_draw_and_the_leaderboard(
     assert client.get("/api/teams/red/postmortem", headers=red).status_code == 200, "the end opens a team's own record"
     assert client.get("/api/teams/blue/postmortem", headers=red).status_code == 403
     assert client.get("/api/results", headers=boss).json()["leaderboard"][0]["team"] == "red"
+
+
+def _sealed_while_blue_plays(room: gameday.Room, fault: str) -> None:
+    """Red has ended, blue plays the same fault: on this machine red's record stays sealed."""
+    red = room.teams["red"].run_id
+    runner = CliRunner()
+    for command in (["show-run", red], ["postmortem", red], ["report", red]):
+        said = runner.invoke(app, command)
+        assert said.exit_code == 2 and "still in play" in said.output, said.output
+    listed = runner.invoke(app, ["runs", "--json"])
+    assert listed.exit_code == 0 and fault not in listed.output and "hidden until the end" in listed.output
+    boss = runner.invoke(app, ["--token", room.facilitator_token, "show-run", red])
+    assert boss.exit_code == 0 and fault in boss.output, boss.output
+
+
+def test_every_lock_goes_when_the_game_day_is_over(tmp_path: Path) -> None:
+    room, _ = _room(tmp_path)
+    for name in room.teams:
+        room.abort(name)
+    gameday.run_all(room, None, hold=True)  # type: ignore[arg-type]
+    assert room.over and not list((tmp_path / "gameday-locks").iterdir())
 
 
 def test_drill_chaos_on_a_game_days_run_needs_the_facilitators_token(tmp_path: Path) -> None:
@@ -211,7 +234,7 @@ def test_held_teams_start_on_the_facilitators_word_and_abort_before_start(tmp_pa
     assert client.post("/api/teams/blue/control/abort", headers=boss).status_code == 200
     assert gameday.run_team(room, room.teams["blue"], None) is None  # type: ignore[arg-type]
     assert room.store.run(room.teams["blue"].run_id).outcome == "aborted"
-    assert not (tmp_path / "gameday-locks" / room.teams["blue"].run_id).exists()
+    assert (tmp_path / "gameday-locks" / room.teams["blue"].run_id).exists(), "sealed while red may still play"
 
 
 def test_responders_cli_acts_through_the_server_for_its_token_only(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from orchestration.bus import Beat
 from orchestration.subscribers import live_line
 from playbooks import grading
 from playbooks.checks import CHECKS
-from scoreboard import store as store_module
-from scoreboard.store import Store
+from scoreboard import store_sqlite
+from scoreboard.store import open_store
 from telemetry.windows import Slis
 from tests.unit.fakestack import up
 from tests.unit.test_session_fake import modelled_world
@@ -98,7 +98,7 @@ def test_run_level_must_be_a_level_one_line_and_nothing_written(tmp_path: Path) 
 def test_a_runs_level_is_stored_and_hints_cost_what_it_says(tmp_path: Path) -> None:
     path = tmp_path / "lv.yaml"
     path.write_text(BASE)  # standard as written: the hint costs 40
-    store = Store(tmp_path / "d.db", create=True)
+    store = open_store(tmp_path / "d.db", create=True)
     for run_id, level in (("aaaaaa", "veteran"), ("bbbbbb", "")):
         store.begin_run(run_id, "lv", str(path), "t", [], "q", 1, "lb.drained", level=level)
     assert store.run("aaaaaa").level == "veteran" and store.run("bbbbbb").level == ""
@@ -110,18 +110,18 @@ def test_a_runs_level_is_stored_and_hints_cost_what_it_says(tmp_path: Path) -> N
 def test_a_database_from_before_levels_is_upgraded_by_a_run_only(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     with closing(sqlite3.connect(db)) as conn:
-        conn.executescript(store_module.MIGRATIONS[0])
+        conn.executescript(store_sqlite.MIGRATIONS[0])
         conn.execute("INSERT INTO runs VALUES ('cccccc','lv','f','t','[]','q',1,'x','2026-01-01',NULL,NULL,NULL)")
         conn.execute("PRAGMA user_version = 1")
         conn.commit()
     with pytest.raises(UsageError, match="written by an older drill"):
-        Store(db)
-    assert Store(db, create=True).run("cccccc").level == ""
+        open_store(db)
+    assert open_store(db, create=True).run("cccccc").level == ""
 
 
 def test_veteran_game_day_shows_teams_and_projector_the_clock_only(tmp_path: Path) -> None:
     drill = drill_at(tmp_path, "veteran")
-    room = gameday.Room(drill, "q", Store(tmp_path / "d.db", create=True), [])
+    room = gameday.Room(drill, "q", open_store(tmp_path / "d.db", create=True), [])
     team = gameday.Team("red", "tok", "aaaaaa", 1, controller.draw(drill, 1), False)
     room.teams = {"red": team}
     slis = Slis(0.0, 5.0, 750, 150.0, 0.0, 0, 20.0, 30.0, 30.0, 30.0, {"app1": 1.0}, {}, 0.0, 1.0, 40, 0)

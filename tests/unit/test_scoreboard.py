@@ -11,7 +11,7 @@ from drills.loader import builtin_files, load_file
 from playbooks.checks import CHECKS
 from scoreboard import leaderboard, postmortem, report
 from scoreboard.scoring import score
-from scoreboard.store import RunRow, Store
+from scoreboard.store import RunRow, Store, open_store
 from scoreboard.timeline import line
 
 DRILL = load_file(builtin_files()["traffic-tango"], CHECKS)
@@ -73,7 +73,7 @@ def test_trend_per_gameday_and_filters() -> None:
 
 
 def stored_run(tmp_path: Path) -> tuple[Store, RunRow]:
-    store = Store(tmp_path / "d.db", create=True)
+    store = open_store(tmp_path / "d.db", create=True)
     store.begin_run("abc123", DRILL.name, DRILL.source, "blue", ["ana"], "2026-Q4", 3, "lb.weights-skew")
     start = datetime.fromisoformat(store.run("abc123").started)
     script = [
@@ -172,7 +172,7 @@ def test_nothing_is_drawn_before_traffic_starts() -> None:
 
 
 def test_postmortem_of_a_run_aborted_before_the_fault_names_no_fault(tmp_path: Path) -> None:
-    store = Store(tmp_path / "d.db", create=True)
+    store = open_store(tmp_path / "d.db", create=True)
     store.begin_run("abc124", DRILL.name, DRILL.source, "blue", [], "2026-Q4", 3, "lb.weights-skew")
     store.append("abc124", "stack_ready", "drill", "3 replicas")
     store.append("abc124", "aborted", "drill", "aborted by the facilitator (Ctrl-C)")

@@ -11,7 +11,7 @@ from drills.loader import builtin_files, load_file
 from playbooks.checks import CHECKS
 from playbooks.grading import grade
 from scoreboard.scoring import linear, score
-from scoreboard.store import Store
+from scoreboard.store import open_store
 from scoreboard.timeline import Event, milestones, ordered
 
 DRILL = load_file(builtin_files()["traffic-tango"], CHECKS)
@@ -92,14 +92,14 @@ def test_ordering_keeps_append_order_for_ties() -> None:
 
 
 def test_rescoring_a_stored_run_gives_the_same_result(tmp_path: Path) -> None:
-    store = Store(tmp_path / "d.db", create=True)
+    store = open_store(tmp_path / "d.db", create=True)
     store.begin_run("abc123", "traffic-tango", DRILL.source, "blue", [], "2026-Q4", 1, "lb.tango")
     start = datetime.fromisoformat(store.run("abc123").started)
     for e in FULL_RUN:
         store.append("abc123", e.event, e.by, e.detail, e.data, at=start + timedelta(seconds=e.offset_s))
     first = score(store.events("abc123"), DRILL.rubric)
     store.end_run("abc123", "resolved", first.as_dict())
-    assert score(Store(tmp_path / "d.db").events("abc123"), DRILL.rubric) == first
+    assert score(open_store(tmp_path / "d.db").events("abc123"), DRILL.rubric) == first
     assert store.run("abc123").scores == first.as_dict()
 
 
@@ -137,7 +137,7 @@ def test_drill_down_after_a_killed_controller_scores_the_impact_the_run_had(tmp_
     """SIGKILL loses the controller's counters; the impact kept with each second's SLIs survives it."""
     from orchestration.teardown import abandon
 
-    store = Store(tmp_path / "d.db", create=True)
+    store = open_store(tmp_path / "d.db", create=True)
     store.begin_run("abc123", DRILL.name, DRILL.source, "blue", [], "2026-Q4", 1, "lb.tango")
     store.append("abc123", "fault_injected", "drill", "lb.tango")
     for second, share in ((1, 0.10), (2, 0.25)):

@@ -16,7 +16,7 @@ from orchestration import session
 from orchestration.bus import Bus
 from orchestration.world import RealWorld
 from playbooks.repair import repair
-from scoreboard.store import Store
+from scoreboard.store import open_store
 from scoreboard.timeline import milestones
 from telemetry.rules import AlertEvent
 from telemetry.windows import Slis
@@ -76,7 +76,7 @@ def test_a_whole_drill_run_resolves_on_the_fake_stack(
     monkeypatch.setenv("DRILL_HOME", str(tmp_path))
     doors, runtime, clock = fake.doors, fake.runtime, fake.clock
     db = tmp_path / "drill.db"
-    store = Store(db, clock, create=True)
+    store = open_store(db, clock, create=True)
     written: list[str] = []
 
     def responder() -> None:  # a person who reads the audit and fixes the file by hand, 30 s after the alert
