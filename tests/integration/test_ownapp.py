@@ -34,11 +34,12 @@ def test_an_own_app_drill_resolves_on_autopilot_behind_a_balancer_pointed_at_it(
     try:
         assert done.returncode == 0 and result["outcome"] == "resolved", done.stderr[-2000:]
         assert result["fault"] == "lb.weights-skew" and result["scores"]["red_herrings"] == 0
-        alert = next(e for e in result["timeline"] if e["event"] == "alert_fired")
-        # the app has room to spare: only the shares show it, and they are the balancer's stamp
-        assert alert["detail"].startswith("share-skew"), alert
-        baseline = next(e for e in result["timeline"] if e["event"] == "baseline_ok")
-        assert "errors 0.0%" in baseline["detail"], baseline  # the viewers asked for the app's own pages
+        # the app has room to spare: the shares show the fault, and they are the balancer's stamp
+        fired = [e["detail"] for e in result["timeline"] if e["event"] == "alert_fired"]
+        assert any(d.startswith("share-skew") for d in fired), fired
+        baseline = next(e["detail"] for e in result["timeline"] if e["event"] == "baseline_ok")
+        errors = re.search(r"errors ([0-9.]+)%", baseline)
+        assert errors and float(errors.group(1)) < 5, baseline  # the viewers asked for the app's own pages
         config = (RunDir(run_id).lb_config_dir / "haproxy.cfg").read_text()
         assert "option httpchk GET /healthz" in config and "GET /health\n" not in config
         assert all(f"server app{i} app{i}:9000" in config for i in (1, 2, 3)), config
