@@ -3,13 +3,16 @@ it, the audience's journey over its pages, its record, and the image check befor
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from chaos.audit import Finding
+from cli.main import app
 from doors.fakes import FakeClock, fake_doors
 from drills import loader
 from drills.definition import Drill, OwnApp
@@ -159,3 +162,18 @@ def test_a_game_day_on_an_image_not_on_the_engine_stops_before_anything_is_writt
     with pytest.raises(UsageError, match=r"stack\.app\.image 'shop:1\.4' is not on this machine's Docker engine"):
         gameday.plan(gameday.GameDayOptions(str(path), ("red",)), doors, db)
     assert not db.exists()
+
+
+def test_show_names_the_own_app_and_validate_lists_its_errors(tmp_path: Path) -> None:
+    drill = Path(__file__).parent.parent / "integration" / "ownapp-menu.yaml"
+    shown = CliRunner().invoke(app, ["show", str(drill)])
+    assert shown.exit_code == 0, shown.output
+    assert "3 replicas of your app drill/app-alt:latest (port 9000, checked on /healthz" in shown.stdout
+    as_json = json.loads(CliRunner().invoke(app, ["show", str(drill), "--json"]).stdout)
+    assert as_json["stack"]["app"]["paths"] == ["/v1/menu", "/v1/items/1", "/v1/items/2"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: oa\nstack: {app: {port: 0}}\n" + TAIL)
+    checked = CliRunner().invoke(app, ["validate", str(bad)])
+    assert checked.exit_code == 2
+    assert f"{bad}:2: stack.app.image: is required" in checked.output
+    assert f"{bad}:2: stack.app.port: must be between 1 and 65535, got 0" in checked.output
