@@ -16,6 +16,7 @@ import signal
 import traceback
 from typing import Any, NoReturn
 
+import click
 import typer
 import typer.main
 from click.exceptions import ClickException
@@ -152,13 +153,26 @@ SERVER = typer.Option(
     None, "--server", envvar="DRILL_SERVER", help="A game day's facilitator server: responders act through it."
 )
 TOKEN = typer.Option(None, "--token", envvar="DRILL_TOKEN", help="Your join token (a game day's team or facilitator).")
+RUNTIME = typer.Option(
+    None,
+    "--runtime",
+    click_type=click.Choice(["compose", "swarm"]),
+    help="Where stacks come up: compose (default) or swarm (a stack per team; or DRILL_RUNTIME).",
+)
 
 
 @app.callback()
 def _options(
-    ctx: typer.Context, debug: bool = DEBUG, version: bool = VERSION, server: str = SERVER, token: str = TOKEN
+    ctx: typer.Context,
+    debug: bool = DEBUG,
+    version: bool = VERSION,
+    server: str = SERVER,
+    token: str = TOKEN,
+    runtime: str | None = RUNTIME,
 ) -> None:
     ctx.obj = {"debug": debug, "server": server, "token": token}
+    if runtime:
+        os.environ["DRILL_RUNTIME"] = runtime  # read where the doors are made (doors.kit), and by child processes
 
 
 def _terminate(signum: int, frame: object) -> None:
