@@ -81,7 +81,13 @@ def restart_service(service: str) -> Callable[[Target], None]:
     return fix
 
 
-SWARM_CASES = [case if case[3] is not restart_balancer else (*case[:3], restart_service("lb")) for case in CASES]
+# Every balancer fault once, each fix route (runtime API, config edit and reload, a service restart):
+# the compose suite's cases, less the two that repeat a fault by a route already covered here.
+SWARM_CASES = [
+    (*case[:3], restart_service("lb")) if case[3] is restart_balancer else case
+    for case in CASES
+    if case[1] or case[0] not in ("lb.weights-skew", "lb.drained")
+]
 
 
 @pytest.mark.parametrize(
