@@ -75,13 +75,20 @@ class DockerEngine:
             ) from None
         return cls(client)
 
+    def _clients(self) -> list[docker.DockerClient]:
+        """The engines whose containers are the runs': this one (a swarm adds its other nodes')."""
+        return [self.client]
+
+    def _listed(self, filters: dict[str, Any]) -> list[Container]:
+        return [c for client in self._clients() for c in client.containers.list(all=True, filters=filters)]
+
     def _labels(self, run_id: str | None) -> list[str]:
         return [f"{LABEL_RUN}={run_id}"] if run_id else [f"{LABEL_MANAGED}=true"]
 
     def containers(self, run_id: str | None = None) -> list[ContainerInfo]:
         """The run's containers; of a swarm service's tasks, only the current one (a replica
         started again after a kill is a new task, the old one's container lingers as history)."""
-        found = self.client.containers.list(all=True, filters={"label": self._labels(run_id)})
+        found = self._listed({"label": self._labels(run_id)})
         current: dict[str, Container] = {}
         for container in _by_preference(found):
             key = (container.labels or {}).get(SWARM_SERVICE_ID) or str(container.id)
@@ -91,9 +98,7 @@ class DockerEngine:
     def _container(self, run_id: str, service: str) -> Container:
         """The service's container: the running one if any, else the newest (a swarm service keeps
         its ended tasks' containers for a while)."""
-        found = self.client.containers.list(
-            all=True, filters={"label": [f"{LABEL_RUN}={run_id}", f"{SERVICE_LABEL}={service}"]}
-        )
+        found = self._listed({"label": [f"{LABEL_RUN}={run_id}", f"{SERVICE_LABEL}={service}"]})
         if not found:
             raise DrillError(f"run {run_id} has no {service!r} container; is it up? (`drill status`)")
         return _by_preference(found)[0]
@@ -152,7 +157,7 @@ class DockerEngine:
         """Run argv in a throwaway container sharing the service's network namespace, with
         NET_ADMIN (for tc), labelled with the run and removed before returning."""
         target = self._container(run_id, service)
-        helper = self.client.containers.run(
+        helper = target.client.containers.run(  # on the target's own engine (its swarm node)
             image,
             argv,
             detach=True,
@@ -171,7 +176,7 @@ class DockerEngine:
         """Run ids of everything labelled drill.managed (and, given `home`, that home's): containers,
         networks and volumes."""
         filters = {"label": [f"{LABEL_MANAGED}=true", *([f"{LABEL_HOME}={home}"] if home else [])]}
-        found = self.client.containers.list(all=True, filters=filters)
+        found = self._listed(filters)
         ids = {str((c.labels or {}).get(LABEL_RUN, "")) for c in found}
         ids |= {(n.attrs.get("Labels") or {}).get(LABEL_RUN, "") for n in self.client.networks.list(filters=filters)}
         ids |= {(v.attrs.get("Labels") or {}).get(LABEL_RUN, "") for v in self.client.volumes.list(filters=filters)}
@@ -183,7 +188,7 @@ class DockerEngine:
         """Names of every container, network and volume still carrying the run's label."""
         filters = {"label": self._labels(run_id)}
         names = [f"service {s.name}" for s in self._services(filters)]
-        names += [f"container {c.name}" for c in self.client.containers.list(all=True, filters=filters)]
+        names += [f"container {c.name}" for c in self._listed(filters)]
         names += [f"network {n.name}" for n in self.client.networks.list(filters=filters)]
         names += [f"volume {v.name}" for v in self.client.volumes.list(filters=filters)]
         return names
@@ -201,7 +206,7 @@ class DockerEngine:
         filters = {"label": self._labels(run_id)}
         for service in self._services(filters):
             _ignore_missing(service.remove)
-        containers = self.client.containers.list(all=True, filters=filters)
+        containers = self._listed(filters)
         with ThreadPoolExecutor(max_workers=max(1, min(len(containers), 8))) as pool:
             list(pool.map(lambda c: _ignore_missing(lambda: c.remove(force=True, v=True)), containers))
         networks = self.client.networks.list(filters=filters)

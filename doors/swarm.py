@@ -24,6 +24,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +38,23 @@ from doors.swarmfile import RELAY_LABEL, Published, parse_env, relay_config, sta
 from drills.errors import DrillError, EngineUnavailable
 
 DEPLOY_TIMEOUT_S = 120.0
+_PLACING = threading.Lock()
+_DISTRIBUTING = threading.Lock()
 NODES_ENV = "DRILL_SWARM_NODES"  # space-separated DOCKER_HOST values of the other nodes' engines
 
 
 class SwarmEngine(DockerEngine):
-    """doors.runtime.ContainerRuntime on a swarm whose manager is this engine."""
+    """doors.runtime.ContainerRuntime on a swarm whose manager is this engine; `nodes` are the
+    other nodes' engines (DRILL_SWARM_NODES), where their tasks' containers are found."""
+
+    def __init__(self, client: docker.DockerClient, nodes: tuple[docker.DockerClient, ...] = ()) -> None:
+        super().__init__(client)
+        self.nodes = nodes
 
     @classmethod
     def connect(cls) -> SwarmEngine:
-        engine = cls(DockerEngine.connect().client)
+        hosts = os.environ.get(NODES_ENV, "").split()
+        engine = cls(DockerEngine.connect().client, tuple(docker.DockerClient(base_url=h, timeout=300) for h in hosts))
         swarm = engine.client.info().get("Swarm") or {}
         if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
             raise EngineUnavailable(
@@ -64,12 +73,39 @@ class SwarmEngine(DockerEngine):
         env = parse_env(env_file.read_text()) if env_file.is_file() else {}
         compose = substitute(yaml.safe_load(compose_file.read_text()), env)
         document, published = stack_document(compose, _free_port)
-        stack_file = run_dir / "stack.yml"
-        stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
         self._distribute({str(s["image"]) for s in document["services"].values()})
-        _docker_cli(["stack", "deploy", "--resolve-image", "never", "--compose-file", str(stack_file), project])
+        stack_file = run_dir / "stack.yml"
+        with _PLACING:  # one stack placed at a time, so teams starting together spread over the nodes
+            node = self._least_busy_node()
+            for service in document["services"].values():
+                if node:
+                    service["deploy"]["placement"] = {"constraints": [f"node.id=={node}"]}
+            stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+            _docker_cli(["stack", "deploy", "--resolve-image", "never", "--compose-file", str(stack_file), project])
         if published:
             self._start_relay(project, run_dir, document, published)
+
+    def _clients(self) -> list[docker.DockerClient]:
+        return [self.client, *self.nodes]
+
+    def _least_busy_node(self) -> str | None:
+        """On a swarm of several nodes, the node a whole stack goes to (a team's balancer and its
+        replicas together, as on compose): the worker (else any node) holding the fewest drill
+        stacks now. None on a single node."""
+        nodes = [n.attrs for n in self.client.nodes.list()]
+        ready = [n for n in nodes if n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active"]
+        if len(nodes) < 2 or not ready:
+            return None
+        workers = [n for n in ready if n["Spec"]["Role"] == "worker"] or ready
+        stacks: dict[str, set[str]] = {n["ID"]: set() for n in workers}
+        for service in self._services({"label": [f"{LABEL_MANAGED}=true"]}):
+            spec = service.attrs["Spec"]
+            for constraint in (spec["TaskTemplate"].get("Placement") or {}).get("Constraints") or []:
+                node_id = constraint.partition("node.id==")[2]
+                if node_id in stacks:
+                    stacks[node_id].add(spec.get("Labels", {}).get("com.docker.stack.namespace", ""))
+        by_load = sorted(workers, key=lambda n: (len(stacks[n["ID"]]), n["Description"]["Hostname"]))
+        return str(by_load[0]["ID"])
 
     def _start_relay(self, project: str, run_dir: Path, document: dict[str, Any], published: list[Published]) -> None:
         config_dir = run_dir / "relay"
@@ -93,15 +129,12 @@ class SwarmEngine(DockerEngine):
             relay.start()
 
     def _distribute(self, images: set[str]) -> None:
-        """Copy the stack's images to every other node named in DRILL_SWARM_NODES (if any)."""
-        for host in os.environ.get(NODES_ENV, "").split():
-            node = docker.DockerClient(base_url=host, timeout=300)
-            try:
+        """Copy the stack's images to every other node (DRILL_SWARM_NODES) that lacks them."""
+        with _DISTRIBUTING:
+            for node in self.nodes:
                 for image in sorted(images):
                     if _image_id(node, image) != _image_id(self.client, image):
                         _copy_image(self.client, node, image)
-            finally:
-                node.close()
 
 
 def _image_id(client: docker.DockerClient, image: str) -> str | None:
@@ -114,7 +147,7 @@ def _image_id(client: docker.DockerClient, image: str) -> str | None:
 def _copy_image(source: docker.DockerClient, target: docker.DockerClient, image: str) -> None:
     """docker save | docker load, streamed."""
     try:
-        target.images.load(source.images.get(image).save(named=True))
+        target.images.load(source.api.get_image(image))  # the tarball names the image as asked
     except docker.errors.DockerException as exc:
         raise DrillError(f"copying {image} to a swarm node failed: {_first_line(exc)}") from None
 
