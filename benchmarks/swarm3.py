@@ -77,6 +77,9 @@ def main() -> None:
             f"after the start): {team['outcome']}, resolved after {team['scores'].get('tt_resolve_s')} s, "
             f"{team['scores'].get('points')} points; {where}"
         )
+        if team["outcome"] != "resolved":
+            last = team["timeline"][-3:] if team.get("timeline") else []
+            print("    ended with: " + " | ".join(f"{e['event']}: {e['detail']}" for e in last))
     nodes_used = {n for services in seen.values() for n in services.values()}
     print(f"stacks on {len(nodes_used)} node(s): {', '.join(sorted(nodes_used))}")
     if game.returncode != 0:

@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -130,11 +131,14 @@ class SwarmEngine(DockerEngine):
 
     def _distribute(self, images: set[str]) -> None:
         """Copy the stack's images to every other node (DRILL_SWARM_NODES) that lacks them."""
-        with _DISTRIBUTING:
-            for node in self.nodes:
-                for image in sorted(images):
-                    if _image_id(node, image) != _image_id(self.client, image):
-                        _copy_image(self.client, node, image)
+
+        def copy_to(node: docker.DockerClient) -> None:
+            for image in sorted(images):
+                if _image_id(node, image) != _image_id(self.client, image):
+                    _copy_image(self.client, node, image)
+
+        with _DISTRIBUTING, ThreadPoolExecutor(max_workers=max(1, len(self.nodes))) as pool:
+            list(pool.map(copy_to, self.nodes))  # every node at once
 
 
 def _image_id(client: docker.DockerClient, image: str) -> str | None:
