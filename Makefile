@@ -4,7 +4,7 @@ VENV   := .venv
 PACKAGES := drills doors stack chaos traffic telemetry scoreboard playbooks orchestration facilitator cli
 BIN    := $(VENV)/bin
 
-.PHONY: setup engine venv images browser postgres demo test lint unit bench clean
+.PHONY: setup engine venv images browser postgres demo test lint unit bench swarm-3 clean
 
 setup: engine venv images
 
@@ -58,6 +58,11 @@ bench: setup
 	$(BIN)/python benchmarks/bench_generator.py
 	$(BIN)/python benchmarks/bench_stack.py 5
 	$(BIN)/python benchmarks/bench_load.py
+
+# A three-node swarm (this engine the manager, three Docker-in-Docker workers) and a three-team
+# game day on it, each team's stack on its own node (not in `make test`; about 3 minutes).
+swarm-3: setup
+	bash setup/swarm3.sh
 
 clean:
 	-$(BIN)/drill down --all

@@ -16,6 +16,7 @@ import signal
 import traceback
 from typing import Any, NoReturn
 
+import click
 import typer
 import typer.main
 from click.exceptions import ClickException
@@ -152,6 +153,12 @@ SERVER = typer.Option(
     None, "--server", envvar="DRILL_SERVER", help="A game day's facilitator server: responders act through it."
 )
 TOKEN = typer.Option(None, "--token", envvar="DRILL_TOKEN", help="Your join token (a game day's team or facilitator).")
+RUNTIME = typer.Option(
+    None,
+    "--runtime",
+    click_type=click.Choice(["compose", "swarm"]),
+    help="Where stacks come up: compose (default) or swarm (a stack per team; or DRILL_RUNTIME).",
+)
 
 
 DB = typer.Option(None, "--db", help="Timeline database for every command: a file or postgresql://... URL.")
@@ -165,8 +172,11 @@ def _options(
     server: str = SERVER,
     token: str = TOKEN,
     db: str = DB,
+    runtime: str | None = RUNTIME,
 ) -> None:
     ctx.obj = {"debug": debug, "server": server, "token": token, "db": db}
+    if runtime:
+        os.environ["DRILL_RUNTIME"] = runtime  # read where the doors are made (doors.kit), and by child processes
 
 
 def _terminate(signum: int, frame: object) -> None:

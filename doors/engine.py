@@ -18,9 +18,15 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from doors.clock import SYSTEM_CLOCK, wait_for
 from doors.compose import Compose
 from doors.runtime import LABEL_HOME, LABEL_MANAGED, LABEL_RUN, SERVICE_LABEL, ContainerInfo, Reaped
+from doors.swarmfile import PORTS_LABEL, published_ports
 from drills.errors import DrillError, EngineUnavailable
+
+SWARM_SERVICE_ID = "com.docker.swarm.service.id"  # on a swarm task's container
+TASK_START_DEADLINE_S = 60.0
+NETWORK_GONE_DEADLINE_S = 30.0
 
 
 def _info(container: Container) -> ContainerInfo:
@@ -32,6 +38,11 @@ def _info(container: Container) -> ContainerInfo:
         for binding in bindings or []:
             if binding.get("HostIp") in ("127.0.0.1", "") and binding.get("HostPort"):
                 ports.append((private, int(binding["HostPort"])))
+    networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    if SWARM_SERVICE_ID in labels:
+        # A swarm task: its ports are published by the run's relay; its overlay addresses are not
+        # routable from the host (a connection there could even reach some other host's 10.x).
+        ports, networks = list(published_ports(labels.get(PORTS_LABEL, ""))), {}
     return ContainerInfo(
         name=container.name or "",
         service=labels.get(SERVICE_LABEL, ""),
@@ -41,10 +52,7 @@ def _info(container: Container) -> ContainerInfo:
         ports=tuple(ports),
         started_at=str(state.get("StartedAt") or ""),
         cpu_quota=int((attrs.get("HostConfig") or {}).get("CpuQuota") or 0),
-        addresses=tuple(
-            (name, str(net.get("IPAddress") or ""))
-            for name, net in ((attrs.get("NetworkSettings") or {}).get("Networks") or {}).items()
-        ),
+        addresses=tuple((name, str(net.get("IPAddress") or "")) for name, net in networks.items()),
     )
 
 
@@ -67,20 +75,33 @@ class DockerEngine:
             ) from None
         return cls(client)
 
+    def _clients(self) -> list[docker.DockerClient]:
+        """The engines whose containers are the runs': this one (a swarm adds its other nodes')."""
+        return [self.client]
+
+    def _listed(self, filters: dict[str, Any]) -> list[Container]:
+        return [c for client in self._clients() for c in client.containers.list(all=True, filters=filters)]
+
     def _labels(self, run_id: str | None) -> list[str]:
         return [f"{LABEL_RUN}={run_id}"] if run_id else [f"{LABEL_MANAGED}=true"]
 
     def containers(self, run_id: str | None = None) -> list[ContainerInfo]:
-        found = self.client.containers.list(all=True, filters={"label": self._labels(run_id)})
-        return sorted((_info(c) for c in found), key=lambda c: c.name)
+        """The run's containers; of a swarm service's tasks, only the current one (a replica
+        started again after a kill is a new task, the old one's container lingers as history)."""
+        found = self._listed({"label": self._labels(run_id)})
+        current: dict[str, Container] = {}
+        for container in _by_preference(found):
+            key = (container.labels or {}).get(SWARM_SERVICE_ID) or str(container.id)
+            current.setdefault(key, container)
+        return sorted((_info(c) for c in current.values()), key=lambda c: c.name)
 
     def _container(self, run_id: str, service: str) -> Container:
-        found = self.client.containers.list(
-            all=True, filters={"label": [f"{LABEL_RUN}={run_id}", f"{SERVICE_LABEL}={service}"]}
-        )
+        """The service's container: the running one if any, else the newest (a swarm service keeps
+        its ended tasks' containers for a while)."""
+        found = self._listed({"label": [f"{LABEL_RUN}={run_id}", f"{SERVICE_LABEL}={service}"]})
         if not found:
             raise DrillError(f"run {run_id} has no {service!r} container; is it up? (`drill status`)")
-        return found[0]
+        return _by_preference(found)[0]
 
     def inspect(self, run_id: str, service: str) -> ContainerInfo:
         with _sdk(f"inspect {service} of run {run_id}"):
@@ -96,8 +117,21 @@ class DockerEngine:
             self._container(run_id, service).kill(signal=signal)
 
     def start(self, run_id: str, service: str) -> None:
+        """Start the service's container again. A swarm task cannot be restarted (its network
+        attachment went with it): its service gets a new task, and this returns once it runs."""
         with _sdk(f"start {service} of run {run_id}"):
-            self._container(run_id, service).start()
+            container = self._container(run_id, service)
+            service_id = (container.labels or {}).get(SWARM_SERVICE_ID)
+            if service_id is None:
+                container.start()
+                return
+            self.client.services.get(service_id).force_update()
+
+        def running() -> tuple[bool, str]:
+            now = self._container(run_id, service)
+            return now.id != container.id and now.status == "running", f"{service}: {now.name} {now.status}"
+
+        wait_for(f"a new task of {service} running", running, TASK_START_DEADLINE_S, 0.2, clock=SYSTEM_CLOCK)
 
     def pause(self, run_id: str, service: str) -> None:
         with _sdk(f"pause {service} of run {run_id}"):
@@ -123,7 +157,7 @@ class DockerEngine:
         """Run argv in a throwaway container sharing the service's network namespace, with
         NET_ADMIN (for tc), labelled with the run and removed before returning."""
         target = self._container(run_id, service)
-        helper = self.client.containers.run(
+        helper = target.client.containers.run(  # on the target's own engine (its swarm node)
             image,
             argv,
             detach=True,
@@ -142,30 +176,49 @@ class DockerEngine:
         """Run ids of everything labelled drill.managed (and, given `home`, that home's): containers,
         networks and volumes."""
         filters = {"label": [f"{LABEL_MANAGED}=true", *([f"{LABEL_HOME}={home}"] if home else [])]}
-        found = self.client.containers.list(all=True, filters=filters)
+        found = self._listed(filters)
         ids = {str((c.labels or {}).get(LABEL_RUN, "")) for c in found}
         ids |= {(n.attrs.get("Labels") or {}).get(LABEL_RUN, "") for n in self.client.networks.list(filters=filters)}
         ids |= {(v.attrs.get("Labels") or {}).get(LABEL_RUN, "") for v in self.client.volumes.list(filters=filters)}
+        ids |= {str(s.attrs["Spec"].get("Labels", {}).get(LABEL_RUN, "")) for s in self._services(filters)}
         ids.discard("")
         return ids
 
     def leftovers(self, run_id: str | None = None) -> list[str]:
         """Names of every container, network and volume still carrying the run's label."""
         filters = {"label": self._labels(run_id)}
-        names = [f"container {c.name}" for c in self.client.containers.list(all=True, filters=filters)]
+        names = [f"service {s.name}" for s in self._services(filters)]
+        names += [f"container {c.name}" for c in self._listed(filters)]
         names += [f"network {n.name}" for n in self.client.networks.list(filters=filters)]
         names += [f"volume {v.name}" for v in self.client.volumes.list(filters=filters)]
         return names
 
+    def _services(self, filters: dict[str, list[str]]) -> list[Any]:
+        """Swarm services with these labels; none where this engine is no swarm manager."""
+        try:
+            return list(self.client.services.list(filters=filters))
+        except docker.errors.APIError:
+            return []
+
     def reap(self, run_id: str | None) -> Reaped:
-        """Force-remove every container, network and volume with the run's label (all runs if None)."""
+        """Force-remove every swarm service, container, network and volume with the run's label
+        (all runs if None). Services go first, or swarm would start their tasks again."""
         filters = {"label": self._labels(run_id)}
-        containers = self.client.containers.list(all=True, filters=filters)
+        for service in self._services(filters):
+            _ignore_missing(service.remove)
+        containers = self._listed(filters)
         with ThreadPoolExecutor(max_workers=max(1, min(len(containers), 8))) as pool:
             list(pool.map(lambda c: _ignore_missing(lambda: c.remove(force=True, v=True)), containers))
         networks = self.client.networks.list(filters=filters)
         for network in networks:
-            _ignore_missing(network.remove)
+            _remove_network(network)
+        if networks:  # a removed overlay lingers on the node until its agent catches up
+
+            def gone() -> tuple[bool, str]:
+                left = self.client.networks.list(filters=filters)
+                return not left, "still listed: " + ", ".join(str(n.name) for n in left)
+
+            wait_for("the run's networks gone", gone, NETWORK_GONE_DEADLINE_S, 0.1, clock=SYSTEM_CLOCK)
         volumes = self.client.volumes.list(filters=filters)
         for volume in volumes:
             _ignore_missing(lambda v=volume: v.remove(force=True))
@@ -216,6 +269,27 @@ def _sdk(what: str) -> Iterator[None]:
         yield
     except docker.errors.DockerException as exc:
         raise DrillError(f"{what}: {_first_line(exc)}") from None
+
+
+def _by_preference(found: list[Container]) -> list[Container]:
+    """Running first, then the newest."""
+    newest = sorted(found, key=lambda c: str(c.attrs.get("Created") or ""), reverse=True)
+    return sorted(newest, key=lambda c: c.status != "running")
+
+
+def _remove_network(network: Any) -> None:
+    """Remove a network; an overlay can stay busy for a moment after its services' tasks are gone."""
+
+    def removed() -> tuple[bool, str]:
+        try:
+            network.remove()
+        except docker.errors.NotFound:
+            return True, "removed"
+        except docker.errors.APIError as exc:
+            return False, _first_line(exc)
+        return True, "removed"
+
+    wait_for(f"network {network.name} removed", removed, NETWORK_GONE_DEADLINE_S, 0.2, clock=SYSTEM_CLOCK)
 
 
 def _ignore_missing(action: Any) -> None:

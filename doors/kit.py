@@ -6,10 +6,13 @@ one clock and one HTTP probe per process.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
+
+from drills.errors import UsageError
 
 if TYPE_CHECKING:  # the real doors are imported by real(): a responder's command needs few of them
     from doors.balancer import BalancerApi
@@ -32,8 +35,25 @@ class Doors:
         return self.connect_runtime()
 
 
+RUNTIMES = ("compose", "swarm")
+
+
+def runtime_name() -> str:
+    """The runtime new stacks come up on: DRILL_RUNTIME (the global --runtime sets it), default compose.
+    Only `up` differs: any runtime inspects, acts on and tears down a stack of either kind."""
+    name = os.environ.get("DRILL_RUNTIME") or "compose"
+    if name not in RUNTIMES:
+        raise UsageError(f"DRILL_RUNTIME={name!r}: expected one of {', '.join(RUNTIMES)}")
+    return name
+
+
 def _docker() -> ContainerRuntime:
-    from doors.engine import DockerEngine  # the Docker SDK takes a while to import: only when needed
+    # The Docker SDK takes a while to import: only when needed.
+    if runtime_name() == "swarm":
+        from doors.swarm import SwarmEngine
+
+        return SwarmEngine.connect()
+    from doors.engine import DockerEngine
 
     return DockerEngine.connect()
 

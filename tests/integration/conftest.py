@@ -21,6 +21,7 @@ from doors.engine import DockerEngine
 from doors.http import UrllibProbe
 from doors.kit import Doors
 from doors.runtime import LABEL_RUN, SERVICE_LABEL
+from doors.swarm import SwarmEngine
 from drills.errors import EngineUnavailable
 from orchestration import teardown
 from stack import provision
@@ -105,3 +106,18 @@ def stack(engine: DockerEngine) -> Iterator[RunRecord]:
 
 def drill_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def swarm(engine: DockerEngine) -> Iterator[SwarmEngine]:
+    """A single-node swarm on the session's engine: initialised here only if the engine is in
+    no swarm, and left at the end only if it was initialised here (the daemon as found)."""
+    state = (engine.client.info().get("Swarm") or {}).get("LocalNodeState")
+    initialised = state == "inactive"
+    if initialised:
+        subprocess.run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"], check=True, capture_output=True)
+    try:
+        yield SwarmEngine.connect()
+    finally:
+        if initialised:
+            subprocess.run(["docker", "swarm", "leave", "--force"], check=True, capture_output=True)
