@@ -110,6 +110,7 @@ class Drill:
     live: str = "full"  # the facilitator's live line: "full" (SLIs) or "clock" (phase and clock only)
     queue: int = 32  # requests each replica lets wait for a slot before it answers 503
     monitoring: bool = False  # Prometheus in the stack (costs CPU: off by default)
+    balancer: str = "haproxy"  # stack.balancer: haproxy or nginx
 
 
 DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(

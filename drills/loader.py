@@ -112,7 +112,7 @@ def _compose(text: str, file: str) -> yaml.Node | None:
 
 
 def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
-    replicas, capacity, service_ms, queue, monitoring = _stack(s, top.get("stack"))
+    replicas, capacity, service_ms, queue, monitoring, balancer = _stack(s, top.get("stack"))
     rps, users, model = _traffic(s, top.get("traffic"))
     baseline_s, window, time_limit_s = _phases(s, top.get("phases"))
     cause, accepted = _root_cause(s, top)
@@ -130,7 +130,7 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
         baseline_s=baseline_s,
         inject_window_s=window,
         time_limit_s=time_limit_s,
-        variants=variants(s, top, checks, tuple(f"app{i}" for i in range(1, replicas + 1))),
+        variants=variants(s, top, checks, tuple(f"app{i}" for i in range(1, replicas + 1)), balancer),
         rules=rules(s, top.get("alerts")),
         root_cause=cause,
         accepted=accepted,
@@ -144,6 +144,7 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks) -> Drill:
         source=file,
         queue=queue,
         monitoring=monitoring,
+        balancer=balancer,
     )
     return levels.apply(drill, level)
 
@@ -158,14 +159,16 @@ def _name(s: Schema, top: Fields) -> str:
     return name
 
 
-def _stack(s: Schema, node: yaml.Node | None) -> tuple[int, int, float, int, bool]:
-    stack = s.fields(node, "stack", ("replicas", "capacity", "service_ms", "queue", "monitoring"))
+def _stack(s: Schema, node: yaml.Node | None) -> tuple[int, int, float, int, bool, str]:
+    known = ("replicas", "capacity", "service_ms", "queue", "monitoring", "balancer")
+    stack = s.fields(node, "stack", known)
     return (
         s.whole(stack.get("replicas"), "stack.replicas", 3, 1, 12),
         s.whole(stack.get("capacity"), "stack.capacity", 8, 1, 1000),
         s.number(stack.get("service_ms"), "stack.service_ms", 20.0, 1, 10_000),
         s.whole(stack.get("queue"), "stack.queue", 32, 0, 10_000),
         s.flag(stack.get("monitoring"), "stack.monitoring", False),
+        s.choice(stack.get("balancer"), "stack.balancer", ("haproxy", "nginx"), "haproxy"),
     )
 
 

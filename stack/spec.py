@@ -15,8 +15,10 @@ from typing import Any
 
 from drills.errors import UsageError
 from drills.rules import AlertRule
+from stack.nginx import nginx_lb_service
 
 MAX_REPLICAS = 12
+BALANCERS = ("haproxy", "nginx")
 REPLICA = re.compile(r"^app\d+$")
 
 # Stack images, as compose's variables name them.
@@ -28,6 +30,7 @@ IMAGES = {
     "app": f"drill/app:{TAG}",
     "db": f"drill/db:{TAG}",
     "prometheus": f"drill/prometheus:{TAG}",  # only runs with monitoring start it
+    "lb-nginx": f"drill/lb-nginx:{TAG}",  # only runs with stack.balancer: nginx start it
 }
 
 
@@ -50,10 +53,13 @@ class StackSpec:
     # alerting rules): off by default, it costs CPU that a dense game day's stacks share.
     monitoring: bool = False
     alert_rules: tuple[AlertRule, ...] = ()
+    balancer: str = "haproxy"  # or "nginx" (stack.nginx)
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
             raise UsageError(f"--replicas must be between 1 and {MAX_REPLICAS}, got {self.replicas}")
+        if self.balancer not in BALANCERS:
+            raise UsageError(f"--balancer must be one of {', '.join(BALANCERS)}, got {self.balancer!r}")
         if self.lb_port is not None and not 1 <= self.lb_port <= 65535:
             raise UsageError(f"--port must be a TCP port between 1 and 65535, got {self.lb_port}")
 
@@ -63,7 +69,8 @@ class StackSpec:
 
     @property
     def images(self) -> list[str]:
-        return [IMAGES[name] for name in ("lb", "app", "db", *(["prometheus"] if self.monitoring else []))]
+        lb = "lb-nginx" if self.balancer == "nginx" else "lb"
+        return [IMAGES[name] for name in (lb, "app", "db", *(["prometheus"] if self.monitoring else []))]
 
     @property
     def replica_names(self) -> list[str]:
@@ -87,6 +94,8 @@ def render_compose(source: dict[str, Any], spec: StackSpec) -> dict[str, Any]:
         replica["environment"] = {**(template.get("environment") or {}), "REPLICA_NAME": name}
         rendered[name] = replica
     rendered["lb"]["depends_on"] = list(spec.replica_names)
+    if spec.balancer == "nginx":
+        rendered["lb"] = nginx_lb_service(rendered["lb"])
     doc = {k: v for k, v in source.items() if not k.startswith("x-") and k != "services"}
     return {**doc, "services": rendered}
 
@@ -111,7 +120,7 @@ def stack_env(
     return {
         "DRILL_RUN_ID": run_id,
         "DRILL_HOME_ID": home,
-        "DRILL_LB_IMAGE": IMAGES["lb"],
+        "DRILL_LB_IMAGE": IMAGES["lb-nginx" if spec.balancer == "nginx" else "lb"],
         "DRILL_APP_IMAGE": IMAGES["app"],
         "DRILL_DB_IMAGE": IMAGES["db"],
         "DRILL_LB_CONFIG_DIR": lb_config_dir,
