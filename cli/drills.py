@@ -34,7 +34,7 @@ def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
                     "path": str(path),
                     "error": None,
                     "level": drill.level,
-                    "balancer": "haproxy",
+                    "balancer": drill.balancer,
                     "summary": first_sentence(drill.summary),
                 }
             )
@@ -87,6 +87,7 @@ def described(d: Drill) -> dict[str, Any]:
             "service_ms": d.service_ms,
             "queue": d.queue,
             "monitoring": d.monitoring,
+            "balancer": d.balancer,
         },
         "traffic": {"rps": d.rps, "model": d.model, "users": d.users},
         "phases": {
@@ -125,7 +126,7 @@ def show(
     typer.echo("           other levels (`level:` in the drill file): " + " | ".join(others))
     typer.echo(
         f"stack      {stack['replicas']} replicas x capacity {stack['capacity']} "
-        f"({stack['service_ms']:g} ms each), a balancer, a db"
+        f"({stack['service_ms']:g} ms each), a balancer ({stack['balancer']}), a db"
     )
     typer.echo(f"traffic    {traffic['rps']:g} req/s ({traffic['model']}) from {traffic['users']} viewers")
     typer.echo(
