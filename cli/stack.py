@@ -83,6 +83,7 @@ def status(
         if r.run_id in drills:
             assert timeline is not None
             typer.echo("  " + render.describe_active(timeline, drills[r.run_id]))
+        if r.run_id in drills or summary.get("balancer") == "nginx":  # nginx: how to reload and read it
             typer.echo("  " + balancer_line(r.run_id, summary))
 
 
