@@ -122,7 +122,7 @@ def _scope_problems(params: dict[str, str], scope: Scope) -> list[tuple[str, str
 
 NUMERIC: tuple[str, ...] = ("weight", "maxconn", "port", "delay_ms", "period", "cpus", "inter_ms", "slots")
 NUMERIC += ("fail_timeout", "read_timeout_ms")  # nginx.max-fails
-CHOICES = {"mode": ("drain", "maint")}
+CHOICES = {"mode": ("drain", "maint"), "by": ("ip_hash", "remote_addr")}
 
 
 def _value_problems(fault: Fault, params: dict[str, str]) -> list[tuple[str, str]]:

@@ -49,7 +49,11 @@ SPECS: tuple[tuple[str, str, tuple[Param, ...]], ...] = (
         "one upstream server's weight= far above the others'",
         (Param("servers", "app1", "the favoured replica"), Param("weight", "100", "its weight (others keep 1)")),
     ),
-    ("nginx.ip-hash", "upstream balances by ip_hash; every viewer arrives through one address", ()),
+    (
+        "nginx.ip-hash",
+        "upstream balances by client address; every viewer arrives through one address",
+        (Param("by", "ip_hash", "ip_hash or remote_addr (hash $remote_addr)"),),
+    ),
     ("nginx.down", "upstream servers marked down", (SERVERS,)),
     ("nginx.backup", "upstream servers made backups: one replica does the work", (SERVERS,)),
     (

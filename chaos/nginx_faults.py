@@ -84,13 +84,21 @@ def _on_servers(name: str, param: str, summary: str) -> Callable[[str, dict[str,
     return build
 
 
+HASHING = {"ip_hash": "ip_hash", "remote_addr": "hash $remote_addr"}
+
+
 def ip_hash(text: str, p: dict[str, str], scope: Scope) -> Plan:
+    """`ip_hash` (keys on the client's /24) or `hash $remote_addr` (its whole address) in upstream app."""
     found = upstream(text)
     opening = text.splitlines()[found.open_line - 1]
     indent = re.match(r"\s*", opening)
     inner = (indent.group(0) if indent else "") + "    "
-    summary = "upstream app balances by `ip_hash`: every viewer arrives from one address, so one replica takes all"
-    return Plan("nginx.ip-hash", "config", p, summary, _patch(text, {found.open_line: f"{opening}\n{inner}ip_hash;"}))
+    directive = HASHING.get(p.get("by", "ip_hash"))
+    if directive is None:
+        raise UsageError(f"--param by={p['by']}: expected one of {', '.join(HASHING)}")
+    summary = f"upstream app balances by `{directive}`: every viewer arrives from one address, so one replica takes all"
+    patch = _patch(text, {found.open_line: f"{opening}\n{inner}{directive};"})
+    return Plan("nginx.ip-hash", "config", p, summary, patch)
 
 
 def max_fails(text: str, p: dict[str, str], scope: Scope) -> Plan:
@@ -126,7 +134,7 @@ BUILDERS: dict[str, Callable[[str, dict[str, str], Scope], Plan]] = {
 }
 DEFAULTS = {
     "nginx.weights-skew": {"servers": "app1", "weight": "100"},
-    "nginx.ip-hash": {},
+    "nginx.ip-hash": {"by": "ip_hash"},
     "nginx.down": {"servers": "<all-but-first>"},
     "nginx.backup": {"servers": "<all-but-first>"},
     "nginx.max-fails": {"fail_timeout": "30", "read_timeout_ms": "250"},

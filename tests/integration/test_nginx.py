@@ -22,6 +22,7 @@ from stack.spec import StackSpec
 from tests.integration.conftest import container, doors_of, drill_cli, served_by, stop
 
 NGINX_FAULTS = sorted(name for name, f in faults.CATALOGUE.items() if f.balancer == "nginx")
+VARIANTS = [(name, {}) for name in NGINX_FAULTS] + [("nginx.ip-hash", {"by": "remote_addr"})]
 # Who serves while each fault runs (sequential requests from one address): the symptom, observed.
 ALONE = {"nginx.ip-hash": 1, "nginx.weights-skew": 1, "nginx.down": 1, "nginx.backup": 1}
 
@@ -40,8 +41,13 @@ def test_nginx_serves_shows_its_status_page_and_logs_who_served(engine: DockerEn
     with urllib.request.urlopen(endpoints.stats_url, timeout=5) as answer:  # as a responder's curl
         status, body = answer.status, answer.read().decode()
     assert status == 200 and "Active connections" in body and endpoints.stats_url.startswith("http://127.0.0.1:")
-    logs = container(engine, target.run_id, "lb").logs().decode()
-    assert "replica=app1" in logs and "replica=app3" in logs, "docker logs shows who served each request"
+    lb = container(engine, target.run_id, "lb")
+
+    def logged() -> tuple[bool, str]:  # nginx flushes its log buffer within a second
+        logs = lb.logs().decode()
+        return "replica=app1" in logs and "replica=app3" in logs, logs[-300:]
+
+    wait_for("docker logs to show who served each request", logged, 10)
     state = target.state()
     assert [s.name for s in state.stats] == ["app1", "app2", "app3"] and all(s.up for s in state.stats)
     assert sum(s.sessions_total for s in state.stats) >= 30, "counts come from the access log"
@@ -49,13 +55,13 @@ def test_nginx_serves_shows_its_status_page_and_logs_who_served(engine: DockerEn
     assert f"nginx status {endpoints.stats_url}" in shown.stdout and "nginx -s reload" in shown.stdout, shown
 
 
-@pytest.mark.parametrize("name", NGINX_FAULTS)
+@pytest.mark.parametrize(("name", "params"), VARIANTS, ids=lambda v: str(v))
 def test_each_nginx_fault_shows_then_a_responders_edit_and_reload_fixes_it(
-    engine: DockerEngine, target: Target, name: str
+    engine: DockerEngine, target: Target, name: str, params: dict[str, str]
 ) -> None:
     url = target.stack.endpoints.url
     before = target.config_path.read_bytes()
-    inject.inject(target, inject.plan(target, name, {}))
+    inject.inject(target, inject.plan(target, name, params))
     effect, seen = inject.in_effect(target)
     assert effect, seen
     if name in ALONE:

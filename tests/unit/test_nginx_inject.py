@@ -28,6 +28,7 @@ from tests.unit.fakestack import FakeStack
 from tests.unit.test_autopilot_fake import begin, play_controller
 
 NGINX_FAULTS = sorted(name for name, f in faults.CATALOGUE.items() if f.balancer == "nginx")
+VARIANTS = [(name, {}) for name in NGINX_FAULTS] + [("nginx.ip-hash", {"by": "remote_addr"})]
 RUN_ID = "abc123"
 
 
@@ -85,11 +86,13 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> NginxStack:
     return NginxStack(RunStack(doors, run, record, endpoints, NginxBalancer(nginx)), runtime, nginx, clock)
 
 
-@pytest.mark.parametrize("name", NGINX_FAULTS)
-def test_each_nginx_fault_applies_fixes_by_edit_and_reload_and_reverts_exactly(fake: NginxStack, name: str) -> None:
+@pytest.mark.parametrize(("name", "params"), VARIANTS, ids=lambda v: str(v))
+def test_each_nginx_fault_applies_fixes_by_edit_and_reload_and_reverts_exactly(
+    fake: NginxStack, name: str, params: dict[str, str]
+) -> None:
     target = fake.target
     before = target.config_path.read_bytes()
-    inject.inject(target, inject.plan(target, name, {}))
+    inject.inject(target, inject.plan(target, name, params))
     assert "signal SIGHUP lb" in fake.runtime.actions, "applied by a graceful reload"
     effect, seen = inject.in_effect(target)
     assert effect, f"{name} not seen in the running nginx: {seen}"
@@ -130,6 +133,8 @@ def test_haproxy_faults_do_not_apply_to_an_nginx_run(fake: NginxStack) -> None:
         inject.plan(fake.target, "lb.weights-skew", {})
     with pytest.raises(UsageError, match=r"not part of run abc123"):
         inject.plan(fake.target, "nginx.down", {"servers": "app9"})
+    with pytest.raises(UsageError, match=r"--param by=sticky: expected one of ip_hash, remote_addr"):
+        inject.plan(fake.target, "nginx.ip-hash", {"by": "sticky"})
 
 
 @pytest.mark.parametrize("name", NGINX_FAULTS)
