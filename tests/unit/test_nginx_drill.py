@@ -74,3 +74,13 @@ def test_drill_list_shows_drills_across_both_balancers() -> None:
     assert rows["traffic-tango-nginx"]["balancer"] == "nginx" and rows["traffic-tango"]["balancer"] == "haproxy"
     shown = CliRunner().invoke(app, ["show", "traffic-tango-nginx"])
     assert "a balancer (nginx)" in shown.output
+
+
+def test_drill_status_tells_a_responder_how_to_reload_and_read_nginx() -> None:
+    from cli.stack import balancer_line
+
+    nginx = balancer_line("abc123", {"balancer": "nginx", "stats_url": "http://127.0.0.1:5/status"})
+    assert nginx.startswith("nginx status http://127.0.0.1:5/status  config ") and "lb/nginx.conf" in nginx
+    assert "docker exec drill-abc123_lb_1 nginx -s reload" in nginx and "docker logs drill-abc123_lb_1" in nginx
+    haproxy = balancer_line("abc123", {"stats_url": "http://127.0.0.1:5/stats", "runtime_api": "127.0.0.1:6"})
+    assert haproxy.startswith("stats http://127.0.0.1:5/stats  runtime API 127.0.0.1:6  config ")
