@@ -33,6 +33,8 @@ PROBE = (
     "for f in /proc/[0-9]*/stat; do echo @stat $(cat $f 2>/dev/null); done; "
     "echo @config; nginx -T 2>&1; echo @rc $?"
 )
+# `nginx: ...` on stderr, or the error_log's own format (the drill's config logs to stderr).
+NGINX_SAYS = re.compile(r"nginx: |\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] ")
 LOG_LINE = re.compile(r'" (\d{3}) .* replica=(\S+)')
 # Start times are read in clock ticks (10 ms) against a boot time worked out from two clocks: an
 # edit within this long after a reload counts as loaded (no person edits and reloads that fast).
@@ -99,9 +101,10 @@ def parse_probe(output: str) -> NginxReading:
         parts = after.split()
         if comm == "nginx" and len(parts) > 19 and parts[1] == master:
             workers.append((int(pid), boot + int(parts[19]) / hz))
-    lines = [line for line in body.splitlines() if not line.startswith("nginx: ")]
+    said = [line for line in body.splitlines() if NGINX_SAYS.match(line)]  # nginx's own messages, not the dump
+    lines = [line for line in body.splitlines() if not NGINX_SAYS.match(line)]
     ok = code.strip() == "0"
-    error = "" if ok else " ".join(line for line in body.splitlines() if line.startswith("nginx: "))[:300]
+    error = "" if ok else " ".join(line for line in said if "test failed" not in line)[:300] or "nginx -T failed"
     return NginxReading("\n".join(lines) + "\n" if ok else "", error, mtime, tuple(workers))
 
 
@@ -209,7 +212,7 @@ class NginxBalancer:
         reading, config = self.running()
         if not config:
             edited = "the config file changed after the last reload" if reading.config else reading.error
-            return BalancerState(f"unknown ({edited or 'nginx is not running'})", (), ())
+            return BalancerState(f"unknown ({edited or 'nginx has no worker running'})", (), ())
         return state_of(config, self._count())
 
     def servers(self, backend: str = BACKEND) -> list[ServerStat]:

@@ -143,10 +143,12 @@ def _balancer_sees_replicas_up(p: Provisioning) -> None:
     balancer = p.balancer
 
     def probe() -> tuple[bool, str]:
-        servers = balancer.servers()
+        state = balancer.state() if p.spec.balancer == "nginx" else None  # nginx: why it runs no config
+        servers = list(state.stats) if state is not None else balancer.servers()
         states = {s.name: s.status for s in servers}
         ok = sorted(states) == sorted(p.spec.replica_names) and all(s.up for s in servers)
-        return ok, ", ".join(f"{k}={v}" for k, v in sorted(states.items())) or "no servers in backend app"
+        empty = f"nginx: {state.algo}" if state is not None else "no servers in backend app"
+        return ok, ", ".join(f"{k}={v}" for k, v in sorted(states.items())) or empty
 
     p.wait(f"{'nginx' if p.spec.balancer == 'nginx' else 'HAProxy'} to mark every replica UP", probe)
 

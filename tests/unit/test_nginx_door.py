@@ -49,11 +49,29 @@ def test_the_probe_finds_the_masters_workers_and_when_the_newest_started() -> No
 
 def test_a_config_nginx_refuses_has_no_text_and_says_why() -> None:
     refused = PROBE_OUTPUT.split("@config\n")[0] + (
-        '@config\nnginx: [emerg] host not found in upstream "app9:8080"\n'
+        '@config\n2026/11/30 22:47:23 [emerg] 265#265: host not found in upstream "app9:8080" in n.conf:23\n'
         "nginx: configuration file /etc/nginx/nginx.conf test failed\n@rc 1\n"
     )
     reading = parse_probe(refused)
-    assert reading.config == "" and "host not found" in reading.error and not reading.loaded
+    assert reading.config == "" and not reading.loaded
+    assert reading.error.endswith('host not found in upstream "app9:8080" in n.conf:23'), reading.error
+    door = NginxBalancer(Replay(refused))
+    assert door.state().algo.startswith("unknown (2026/11/30 22:47:23 [emerg]") and door.state().stats == ()
+    warned = PROBE_OUTPUT.replace("@config\n", "@config\n2026/11/30 22:47:23 [warn] 1#1: a warning\n")
+    assert "[warn]" not in parse_probe(warned).config, "nginx's messages are not part of the config"
+
+
+class Replay:
+    """An NginxProcess that answers every read with one recorded probe output."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+
+    def read(self) -> NginxReading:
+        return parse_probe(self.output)
+
+    def access_log(self, offset: int) -> tuple[bytes, int]:
+        return b"", offset
 
 
 def test_the_upstream_as_a_balancer_state() -> None:
