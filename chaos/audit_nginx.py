@@ -49,6 +49,10 @@ def audit_nginx(text: str, file: str) -> list[Finding]:
             if not HARMLESS_INCLUDES.search(target):
                 message = f"`include {target}` is not followed"
                 found.append(finding(file, directive["line"], "not-evaluated", message))
+        elif directive["directive"] == "proxy_read_timeout" and directive["args"]:
+            if _seconds(directive["args"][0]) < 1.0:
+                message = f"proxy_read_timeout {directive['args'][0]}: a slow answer under load counts as a failure"
+                found.append(finding(file, directive["line"], "passive-check-harsh", message))
         elif directive["directive"] == "upstream" and directive["args"]:
             stream = "stream" in parents
             found += _upstream(directive["args"][0], directive.get("block", []), stream, file)
@@ -89,6 +93,14 @@ def _members(block: list[Directive]) -> list[Member]:
     return found
 
 
+def _seconds(value: str) -> float:
+    """An nginx time (250ms, 30s, 1m, 30) in seconds; unreadable: a day (flags nothing)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", value.strip())
+    if match is None:
+        return 86400.0
+    return float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
+
+
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value) if value is not None else default
@@ -108,7 +120,14 @@ def _upstream(name: str, block: list[Directive], stream: bool, file: str) -> lis
         if "down" in m.params:
             found.append(finding(file, m.line, "out-of-rotation", f"server {m.address} is marked down in {name}"))
         if "backup" in m.params:
-            found.append(finding(file, m.line, "backup-server", f"server {m.address} is a backup in {name}"))
+            lopsided = len(active) * 2 < len(members)  # backups idle while fewer servers carry the load
+            message = f"server {m.address} is a backup in {name}" + (
+                f": {len(active)} of {len(members)} servers do the work" if lopsided else ""
+            )
+            found.append(finding(file, m.line, "backup-server", message, "warning" if lopsided else None))
+        if m.params.get("max_fails") == "1" and _seconds(m.params.get("fail_timeout", "10")) >= 20:
+            message = f"server {m.address}: one failed attempt takes it out for {m.params['fail_timeout']}"
+            found.append(finding(file, m.line, "passive-check-harsh", message))
         if m.params.get("max_fails") == "0":
             severity = None if len(active) > 1 else "info"
             message = f"server {m.address} has max_fails=0: nginx never takes it out when it fails"

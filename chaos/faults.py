@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from chaos import nginx_catalogue
 from chaos.builders import (
     all_targets_down,
     checks_failing,
@@ -55,6 +56,7 @@ class Fault:
     check: Callable[[BalancerState, Mapping[str, str]], tuple[bool, str]] | None = None
     # When the whole of the fault shows (applying waits for it); `check` alone says "any of it".
     complete: Callable[[BalancerState, Mapping[str, str]], bool] | None = None
+    balancer: str = "haproxy"  # the balancer a balancer fault is for: haproxy or nginx
 
     def as_dict(self) -> dict[str, object]:
         params = [{"name": p.name, "default": p.default, "help": p.help} for p in self.params]
@@ -65,6 +67,7 @@ class Fault:
             "summary": self.summary,
             "routes": list(self.routes),
             "params": params,
+            "balancer": self.balancer if self.kind == "balancer" else "any",
         }
 
     def problems(self, given: Mapping[str, str], scope: Scope) -> list[tuple[str, str]]:
@@ -117,8 +120,9 @@ def _scope_problems(params: dict[str, str], scope: Scope) -> list[tuple[str, str
     return found
 
 
-NUMERIC = ("weight", "maxconn", "port", "delay_ms", "period", "cpus", "inter_ms", "slots")
-CHOICES = {"mode": ("drain", "maint")}
+NUMERIC: tuple[str, ...] = ("weight", "maxconn", "port", "delay_ms", "period", "cpus", "inter_ms", "slots")
+NUMERIC += ("fail_timeout", "read_timeout_ms")  # nginx.max-fails
+CHOICES = {"mode": ("drain", "maint"), "by": ("ip_hash", "remote_addr")}
 
 
 def _value_problems(fault: Fault, params: dict[str, str]) -> list[tuple[str, str]]:
@@ -295,7 +299,21 @@ _FAULTS = (
         container("kill"),
     ),
 )
-CATALOGUE: dict[str, Fault] = {f.name: f for f in _FAULTS}
+_NGINX = tuple(
+    Fault(
+        name,
+        "balancer",
+        "balancer",
+        summary,
+        params,
+        ("config",),
+        nginx_catalogue.build(name),
+        nginx_catalogue.check(name),
+        balancer="nginx",
+    )
+    for name, summary, params in nginx_catalogue.SPECS
+)
+CATALOGUE: dict[str, Fault] = {f.name: f for f in (*_FAULTS, *_NGINX)}
 
 
 def get(name: str) -> Fault:

@@ -86,6 +86,14 @@ RULES = {
         "With fall 1 and rise 1 a single slow check takes a server out and a single good one brings it back: under "
         "load, servers flap DOWN and UP and the rest take their share in bursts (GitHub's load-balancer outages).",
     ),
+    "passive-check-harsh": Rule(
+        "warning",
+        "max_fails=3 fail_timeout=10s, and a proxy_read_timeout above the slowest normal answer (30s)",
+        "nginx takes a server out for fail_timeout after max_fails failed attempts, and a timeout is a failed "
+        "attempt. With max_fails=1, a fail_timeout of tens of seconds and a read timeout under a second, one slow "
+        "answer under load takes a healthy replica out; its share tips the others into slow answers and they go "
+        "too: `no live upstreams`, 502s, until fail_timeout lets them back.",
+    ),
     "backup-server": Rule(
         "info",
         "fine if intended; otherwise drop `backup`",

@@ -26,7 +26,13 @@ ADMIN_BITS = ADMIN_FORCED_MAINT | ADMIN_CONFIG_MAINT | ADMIN_FORCED_DRAIN
 
 
 def plan(target: Target, name: str, params: dict[str, str]) -> Plan:
-    return faults.get(name).plan(target.config_path.read_text(), params, target.scope())
+    fault = faults.get(name)
+    if fault.kind == "balancer" and fault.balancer != target.stack.kind:
+        raise UsageError(
+            f"FAULT {name} is for {fault.balancer}, and run {target.run_id}'s balancer is {target.stack.kind}; "
+            f"`drill chaos list` shows each fault's balancer"
+        )
+    return fault.plan(target.config_path.read_text(), params, target.scope())
 
 
 def describe(target: Target, p: Plan) -> str:
@@ -35,7 +41,8 @@ def describe(target: Target, p: Plan) -> str:
     if p.patch:
         before = target.config_path.read_text()
         lines.append(unified_diff(before, p.patch.apply(before), str(target.config_path)).rstrip())
-        lines.append(f"then: reload the balancer (docker kill -s USR2 {_lb_name(target)})")
+        signal = target.stack.reload_signal.removeprefix("SIG")
+        lines.append(f"then: reload the balancer (docker kill -s {signal} {_lb_name(target)})")
     lines += [f"runtime API: {c}" for c in p.commands]
     lines += [f"docker: {a}" for a in p.actions]
     return "\n".join(lines)
@@ -159,10 +166,20 @@ def _revert_balancer(target: Target, saved: Saved) -> None:
         target.config_path.write_bytes(before)
     if changed or saved.route == "config":
         target.reload()
+    if target.stack.kind == "nginx":  # no runtime state: the running config must be the saved file
+        target.wait("nginx to run the pre-fault config", lambda: _runs_config(target, before), REVERT_DEADLINE_S)
+        return
     _restore_runtime(target, saved)
     target.wait(
         "the balancer's servers to match their pre-fault state", lambda: _matches(target, saved), REVERT_DEADLINE_S
     )
+
+
+def _runs_config(target: Target, before: bytes) -> tuple[bool, str]:
+    running = target.state().config
+    body = "".join(line for line in running.splitlines(keepends=True) if not line.startswith("# configuration file "))
+    same = body.strip() == before.decode().strip()
+    return same, "the running config is the saved one" if same else "the running config differs from the saved one"
 
 
 def _restore_runtime(target: Target, saved: Saved) -> None:

@@ -25,6 +25,7 @@ RULES = {
     "nginx.ip-hash": {"hash-balance"},
     "nginx.down": {"out-of-rotation"},
     "nginx.backup": {"backup-server"},
+    "nginx.max-fails": {"passive-check-harsh"},
 }
 
 
@@ -83,13 +84,41 @@ def _on_servers(name: str, param: str, summary: str) -> Callable[[str, dict[str,
     return build
 
 
+HASHING = {"ip_hash": "ip_hash", "remote_addr": "hash $remote_addr"}
+
+
 def ip_hash(text: str, p: dict[str, str], scope: Scope) -> Plan:
+    """`ip_hash` (keys on the client's /24) or `hash $remote_addr` (its whole address) in upstream app."""
     found = upstream(text)
     opening = text.splitlines()[found.open_line - 1]
     indent = re.match(r"\s*", opening)
     inner = (indent.group(0) if indent else "") + "    "
-    summary = "upstream app balances by `ip_hash`: every viewer arrives from one address, so one replica takes all"
-    return Plan("nginx.ip-hash", "config", p, summary, _patch(text, {found.open_line: f"{opening}\n{inner}ip_hash;"}))
+    directive = HASHING.get(p.get("by", "ip_hash"))
+    if directive is None:
+        raise UsageError(f"--param by={p['by']}: expected one of {', '.join(HASHING)}")
+    summary = f"upstream app balances by `{directive}`: every viewer arrives from one address, so one replica takes all"
+    patch = _patch(text, {found.open_line: f"{opening}\n{inner}{directive};"})
+    return Plan("nginx.ip-hash", "config", p, summary, patch)
+
+
+def max_fails(text: str, p: dict[str, str], scope: Scope) -> Plan:
+    """Every server: max_fails=1 fail_timeout=<long>; the proxy's read timeout: short."""
+    lines = text.splitlines()
+    changes = {}
+    for number in upstream(text).servers.values():
+        line = re.sub(r"\s+(max_fails|fail_timeout)=\S+?(?=[\s;])", "", lines[number - 1])
+        changes[number] = _with_param(line, f"max_fails=1 fail_timeout={p['fail_timeout']}s")
+    timeout = next((i for i, line in enumerate(lines, 1) if re.match(r"\s*proxy_read_timeout\s", line)), None)
+    if timeout is None:
+        raise UsageError("the nginx config has no `proxy_read_timeout` line to shorten")
+    changes[timeout] = re.sub(
+        r"proxy_read_timeout\s+[^;]+", f"proxy_read_timeout {p['read_timeout_ms']}ms", lines[timeout - 1]
+    )
+    summary = (
+        f"max_fails=1 fail_timeout={p['fail_timeout']}s on every server and proxy_read_timeout "
+        f"{p['read_timeout_ms']}ms: one slow answer takes a healthy replica out"
+    )
+    return Plan("nginx.max-fails", "config", p, summary, _patch(text, changes))
 
 
 BUILDERS: dict[str, Callable[[str, dict[str, str], Scope], Plan]] = {
@@ -101,12 +130,14 @@ BUILDERS: dict[str, Callable[[str, dict[str, str], Scope], Plan]] = {
     "nginx.backup": _on_servers(
         "nginx.backup", "backup", "{servers} made backups: idle while the first replica does all the work"
     ),
+    "nginx.max-fails": max_fails,
 }
 DEFAULTS = {
     "nginx.weights-skew": {"servers": "app1", "weight": "100"},
-    "nginx.ip-hash": {},
+    "nginx.ip-hash": {"by": "ip_hash"},
     "nginx.down": {"servers": "<all-but-first>"},
     "nginx.backup": {"servers": "<all-but-first>"},
+    "nginx.max-fails": {"fail_timeout": "30", "read_timeout_ms": "250"},
 }
 
 
@@ -127,7 +158,11 @@ def findings_in_upstream(running: str) -> list[Finding]:
     found = upstream(running)
     lines = {found.open_line, *found.servers.values()}
     end = max(lines) + 2
-    return [f for f in audit_nginx(running, "nginx -T") if found.open_line <= f.line <= end]
+    return [
+        f
+        for f in audit_nginx(running, "nginx -T")
+        if found.open_line <= f.line <= end or f.rule == "passive-check-harsh"
+    ]
 
 
 def in_effect(name: str, running: str) -> tuple[bool, str]:

@@ -69,15 +69,15 @@ class Target:
         return Scope(self.run_id, replicas, services)
 
     def reload(self) -> None:
-        """Graceful reload (SIGUSR2 to HAProxy's master), or a start if the balancer is stopped;
-        returns once a worker running the new config answers the runtime API."""
+        """Graceful reload (SIGUSR2 to HAProxy's master, SIGHUP to nginx's), or a start if the
+        balancer is stopped; returns once a worker running the new config answers."""
         running = self.runtime.inspect(self.run_id, "lb").running
         try:
             old = self.api.worker_pid() if running else None
         except DrillError:
             old = None
         if running:
-            self.runtime.signal(self.run_id, "lb", "SIGUSR2")
+            self.runtime.signal(self.run_id, "lb", self.stack.reload_signal)
         else:
             self.runtime.start(self.run_id, "lb")
 

@@ -34,7 +34,7 @@ def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
                     "path": str(path),
                     "error": None,
                     "level": drill.level,
-                    "balancer": "haproxy",
+                    "balancer": drill.balancer,
                     "summary": first_sentence(drill.summary),
                 }
             )
@@ -90,6 +90,7 @@ def described(d: Drill) -> dict[str, Any]:
             "app": None
             if d.app is None
             else {"image": d.app.image, "port": d.app.port, "health": d.app.health, "paths": list(d.app.paths)},
+            "balancer": d.balancer,
         },
         "traffic": {"rps": d.rps, "model": d.model, "users": d.users},
         "phases": {
@@ -129,10 +130,11 @@ def show(
     own = stack["app"]
     typer.echo(
         f"stack      {stack['replicas']} replicas x capacity {stack['capacity']} "
-        f"({stack['service_ms']:g} ms each), a balancer, a db"
+        f"({stack['service_ms']:g} ms each), a balancer ({stack['balancer']}), a db"
         if own is None
         else f"stack      {stack['replicas']} replicas of your app {own['image']} (port {own['port']}, "
-        f"checked on {own['health']}; viewers ask for {', '.join(own['paths'])}), a balancer, a db"
+        f"checked on {own['health']}; viewers ask for {', '.join(own['paths'])}), "
+        f"a balancer ({stack['balancer']}), a db"
     )
     typer.echo(f"traffic    {traffic['rps']:g} req/s ({traffic['model']}) from {traffic['users']} viewers")
     typer.echo(

@@ -11,7 +11,7 @@ from cli.common import DB, doors, progress, store_if_reachable, typer_app
 from scoreboard import render
 from stack import build as images_mod
 from stack import provision
-from stack.rundir import RunDir, check_run_id
+from stack.rundir import RunDir, check_run_id, project_name
 from stack.spec import StackSpec
 
 images_app = typer_app(help="Build the stack's container images.", no_args_is_help=True)
@@ -39,9 +39,10 @@ def up(
     monitoring: bool = typer.Option(
         False, "--monitoring", help="Add Prometheus (scrapes the balancer and replicas; its UI on 127.0.0.1)."
     ),
+    balancer: str = typer.Option("haproxy", "--balancer", help="haproxy or nginx."),
 ) -> None:
     """Start a reference stack (balancer, replicas, database) and wait until it serves."""
-    spec = StackSpec(replicas=replicas, lb_port=port, monitoring=monitoring)
+    spec = StackSpec(replicas=replicas, lb_port=port, monitoring=monitoring, balancer=balancer)
     clock = doors().clock
     started = clock.now()
     record = provision.up(doors(), spec, progress)
@@ -50,7 +51,7 @@ def up(
         typer.echo(json.dumps(summary))
         return
     typer.echo(f"run {record.run_id} up in {clock.now() - started:.1f}s: {replicas} replicas serving")
-    for key in ("url", "stats_url", "runtime_api", "prometheus_url"):
+    for key in ("balancer", "url", "stats_url", "runtime_api", "prometheus_url"):
         if key in summary:
             typer.echo(f"  {key:<12} {summary[key]}")
     typer.echo(f"  {'traffic':<12} {record.extra.get('traffic', '')}")
@@ -81,10 +82,22 @@ def status(
         if r.run_id in drills:
             assert timeline is not None
             typer.echo("  " + render.describe_active(timeline, drills[r.run_id]))
-            config = RunDir(r.run_id).lb_config_dir / "haproxy.cfg"
-            typer.echo(
-                f"  stats {summary.get('stats_url', '')}  runtime API {summary.get('runtime_api', '')}  config {config}"
-            )
+        if r.run_id in drills or summary.get("balancer") == "nginx":  # nginx: how to reload and read it
+            typer.echo("  " + balancer_line(r.run_id, summary))
+
+
+def balancer_line(run_id: str, summary: dict[str, object]) -> str:
+    """Where a responder reads and fixes the balancer: HAProxy's stats and runtime API, or nginx's
+    stub_status, config, reload and logs (it has no runtime API)."""
+    lb = f"{project_name(run_id)}_lb_1"
+    if summary.get("balancer") == "nginx":
+        config = RunDir(run_id).lb_config_dir / "nginx.conf"
+        return (
+            f"nginx status {summary.get('stats_url', '')}  config {config}  "
+            f"reload: docker exec {lb} nginx -s reload  logs: docker logs {lb}"
+        )
+    config = RunDir(run_id).lb_config_dir / "haproxy.cfg"
+    return f"stats {summary.get('stats_url', '')}  runtime API {summary.get('runtime_api', '')}  config {config}"
 
 
 EXAMPLES: dict[str, tuple[Callable[..., None], str]] = {

@@ -165,6 +165,7 @@ class BalancerState:
     algo: str
     stats: tuple[ServerStat, ...]
     servers: tuple[ServerState, ...]
+    config: str = ""  # a balancer without a runtime API (nginx): the config it runs, as loaded
 
     def stat(self, name: str) -> ServerStat | None:
         return next((s for s in self.stats if s.name == name), None)

@@ -125,6 +125,7 @@ class Drill:
     queue: int = 32  # requests each replica lets wait for a slot before it answers 503
     monitoring: bool = False  # Prometheus in the stack (costs CPU: off by default)
     app: OwnApp | None = None  # a team's own app image instead of the reference app
+    balancer: str = "haproxy"  # stack.balancer: haproxy or nginx
 
 
 DEFAULT_PHASES: Mapping[str, PhaseScore] = MappingProxyType(

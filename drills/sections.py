@@ -50,7 +50,13 @@ def category(text: str) -> str:
     return text.strip().lower().replace(" ", "-").replace("_", "-")
 
 
-def variants(s: Schema, top: Fields, checks: DrillChecks, replicas: tuple[str, ...]) -> tuple[Variant, ...]:
+# A balancer fault is for one balancer, by its name's prefix; other faults (container.*) fit any.
+FAULT_BALANCER = {"lb.": "haproxy", "nginx.": "nginx"}
+
+
+def variants(
+    s: Schema, top: Fields, checks: DrillChecks, replicas: tuple[str, ...], balancer: str = "haproxy"
+) -> tuple[Variant, ...]:
     node = top.get("faults")
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL):
         where = node if node is not None else top.node
@@ -59,7 +65,15 @@ def variants(s: Schema, top: Fields, checks: DrillChecks, replicas: tuple[str, .
     items = s.items(node, "faults", " of `- fault: NAME` entries")
     if not items and isinstance(node, yaml.SequenceNode):
         s.error(node, "faults", "list at least one fault, e.g. `- fault: lb.drained` (one is drawn per run)")
-    return tuple(_variant(s, item, f"faults[{i}]", checks, replicas) for i, item in enumerate(items))
+    found = tuple(_variant(s, item, f"faults[{i}]", checks, replicas) for i, item in enumerate(items))
+    for i, (item, variant) in enumerate(zip(items, found, strict=True)):
+        wanted = next((b for prefix, b in FAULT_BALANCER.items() if variant.fault.startswith(prefix)), balancer)
+        if wanted != balancer:
+            pairs = item.value if isinstance(item, yaml.MappingNode) else []
+            where = next((v for k, v in pairs if getattr(k, "value", None) == "fault"), item)
+            why = f"{variant.fault} is a fault of {wanted}, and stack.balancer is {balancer}"
+            s.error(where, f"faults[{i}].fault", f"{why}: set stack.balancer: {wanted}, or pick a {balancer} fault")
+    return found
 
 
 def _variant(s: Schema, item: yaml.Node, path: str, checks: DrillChecks, replicas: tuple[str, ...]) -> Variant:

@@ -38,7 +38,7 @@ from scoreboard.scoring import score
 from scoreboard.store import Store, open_store
 from scoreboard.timeline import PUBLIC, Event
 from stack import gamedaylock, ownapp, shell
-from stack.rundir import new_run_id
+from stack.rundir import RunDir, new_run_id
 
 HIDDEN = ("fault_injected", "fault_reverted")  # what no team sees before the end
 MILESTONES = ("alert_fired", "acknowledged", "diagnosed", "mitigated", "resolved", "timeout", "aborted")
@@ -420,11 +420,13 @@ def run_team(
 
 
 def _reloads(room: Room, doors: Doors) -> None:
-    """A responder shell's `reload`: the team's balancer gets SIGUSR2 (the shell has no Docker)."""
+    """A responder shell's `reload`: the team's balancer gets SIGUSR2, nginx SIGHUP (the shell has no Docker)."""
     for team in room.teams.values():
         if not team.ended and shell.reload_requested(team.run_id):
             try:
-                doors.runtime.signal(team.run_id, "lb", "SIGUSR2")
+                record = RunDir(team.run_id).load()
+                nginx = record is not None and record.extra.get("balancer") == "nginx"
+                doors.runtime.signal(team.run_id, "lb", "SIGHUP" if nginx else "SIGUSR2")  # nginx -s reload
             except DrillError as exc:
                 room.store.append(team.run_id, "note", "drill", f"reload from the responder shell failed: {exc}")
 

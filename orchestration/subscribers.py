@@ -85,7 +85,8 @@ class Narrator:
         if message.event == "stack_ready":
             where = message.data.get("endpoints") or {}
             self.write(
-                f"  balancer {where.get('url')}  stats {where.get('stats_url')}  runtime API {where.get('runtime_api')}"
+                f"  balancer {where.get('url')}  stats {where.get('stats_url')}"
+                + (f"  runtime API {where['runtime_api']}" if where.get("runtime_api") else "  (nginx: no runtime API)")
                 + (f"  prometheus {where['prometheus_url']}" if where.get("prometheus_url") else "")
             )
         narration = self.drill.narration.get(message.event)

@@ -114,7 +114,9 @@ class RealWorld:
     def provision(self) -> dict[str, str]:
         d = self.drill
         app = AppSettings(capacity=d.capacity, service_ms=d.service_ms, queue=d.queue)
-        spec = StackSpec(d.replicas, app=app, monitoring=d.monitoring, alert_rules=tuple(d.rules), own_app=d.app)
+        spec = StackSpec(
+            d.replicas, app=app, monitoring=d.monitoring, alert_rules=tuple(d.rules), own_app=d.app, balancer=d.balancer
+        )
         record = provision.up(self.doors, spec, self.bus.notice, run_id=self.run_id)
         self._target = Target(open_stack(self.doors, self.run_id))
         self._lb_started = self._lb_start_time()
@@ -151,13 +153,14 @@ class RealWorld:
     def fault_facts(self) -> dict[str, Any]:
         """What the postmortem may say about the fault: its route and the audit of the faulted config."""
         saved = self.target.saved()
-        findings = audit.audit_haproxy(self._faulted_config, "haproxy.cfg")
+        name = self.target.config_path.name
+        findings = audit.audit_text(self._faulted_config, name)
         return {"route": saved.route if saved else "", "audit": [str(f) for f in findings]}
 
     def fix_evidence(self) -> str:
         """How the fix was made, from what can be observed: config diff, reload, restart."""
         now = self.target.config_path.read_text()
-        diff = unified_diff(self._faulted_config, now, "haproxy.cfg").splitlines()
+        diff = unified_diff(self._faulted_config, now, self.target.config_path.name).splitlines()
         changed = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
         parts = []
         if changed:

@@ -3,7 +3,8 @@
 It waits for the alert on the timeline, acknowledges, rules out the database (redis-cli
 ping inside the db container, a catalog request through the balancer), reads the
 balancer's runtime state, audits the run's config file, diagnoses, repairs the file and
-reloads the balancer (SIGUSR2, as `docker kill -s USR2` does), waits until drill observes
+reloads the balancer (SIGUSR2 to HAProxy as `docker kill -s USR2` does, SIGHUP to nginx as
+`nginx -s reload` does), waits until drill observes
 recovery, and declares resolved. It never calls the fault's revert: it has to find out.
 If it gives up, that goes on the timeline as its note.
 """
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import threading
 
-from chaos import audit
+from chaos import audit, nginx_faults
 from doors.clock import wait_for
 from drills.errors import DrillError
 from playbooks import grading, responders
 from playbooks.repair import repair
+from playbooks.repair_nginx import repair_nginx
 from playbooks.repair_outages import repair_checks, restore_slots
 from scoreboard.store import Store
 from scoreboard.timeline import first
@@ -95,6 +97,8 @@ class Autopilot:
         seen = f"balance {state.algo}; {servers}"
         self._note(f"balancer stats: {seen}")
         config = self.stack.config_path
+        if self.stack.kind == "nginx":  # its upstream's every finding: a lone worker with idle backups is one
+            return nginx_faults.findings_in_upstream(config.read_text()), seen
         findings = audit.at_or_above(audit.audit_haproxy(config.read_text(), str(config)), "warning")
         return findings, seen
 
@@ -109,11 +113,15 @@ class Autopilot:
     def _fix(self, findings: list[audit.Finding], missing: list[str]) -> None:
         config = self.stack.config_path
         before = config.read_text()
-        checked = repair_checks(repair(before, findings), findings, self.stack.health_path)
-        after = restore_slots(checked, missing)
+        if self.stack.kind == "nginx":
+            after = repair_nginx(before, findings)
+        else:
+            checked = repair_checks(repair(before, findings), findings, self.stack.health_path)
+            after = restore_slots(checked, missing)
         if after != before:
             config.write_text(after)
         fixed = sorted({f.rule for f in findings}) + (["missing server slots"] if missing else [])
         what = "repaired " + ", ".join(fixed) if after != before else "config clean"
-        self.stack.doors.runtime.signal(self.run_id, "lb", "SIGUSR2")  # a reload also drops runtime-only changes
-        self._note(f"{what}; reloaded the balancer (SIGUSR2)")
+        signal = self.stack.reload_signal  # a reload also drops runtime-only changes
+        self.stack.doors.runtime.signal(self.run_id, "lb", signal)
+        self._note(f"{what}; reloaded the balancer ({signal})")

@@ -27,6 +27,7 @@ OFFICIAL_BASES = {
     "db": "redis:7",
     "prometheus": "prom/prometheus:v2.53.0",
     "app-alt": "python:3.12-slim",
+    "lb-nginx": "nginx:1.27",
 }
 LOCAL_BASE = "drill/base:bookworm"
 DIGEST_LABEL = "drill.context-digest"
@@ -77,7 +78,7 @@ def _current(engine: ImageBuilder, name: str, digest: str, mode: str) -> bool:
     if labels is None or labels.get(DIGEST_LABEL) != digest:
         return False
     base = labels.get(BASE_LABEL, "")
-    return mode == "auto" or (base == LOCAL_BASE) == (mode == "local")
+    return mode == "auto" or base.startswith(LOCAL_BASE) == (mode == "local")
 
 
 def _bases(engine: ImageBuilder, mode: str, progress: Progress) -> dict[str, str]:
@@ -88,8 +89,8 @@ def _bases(engine: ImageBuilder, mode: str, progress: Progress) -> dict[str, str
         if mode == "official":
             raise DrillError("no registry answers, so official base images cannot be pulled: use --base local")
         progress("no registry reachable: using drill's own Debian base instead")
-    ensure_local_base(engine, progress)
-    return {name: LOCAL_BASE for name in IMAGES}
+    tag = ensure_local_base(engine, progress)
+    return {name: tag for name in IMAGES}
 
 
 def _build_one(engine: ImageBuilder, name: str, base: str, digest: str, progress: Progress) -> None:
@@ -102,13 +103,21 @@ def _build_one(engine: ImageBuilder, name: str, base: str, digest: str, progress
     progress(f"{tag}: built")
 
 
-def ensure_local_base(engine: ImageBuilder, progress: Progress) -> None:
-    """debootstrap a minimal bookworm with the stack's packages and import it as drill/base."""
+def local_base_tag() -> str:
+    """The local base for this package list: its digest in the tag, so checkouts with different
+    lists (branches on one engine) each keep theirs instead of rebuilding each other's."""
+    return f"{LOCAL_BASE}-{context_digest(images_dir() / 'base')[:8]}"
+
+
+def ensure_local_base(engine: ImageBuilder, progress: Progress) -> str:
+    """debootstrap a minimal bookworm with the stack's packages and import it as drill/base;
+    returns the tag the stack's images are built FROM."""
     digest = context_digest(images_dir() / "base")
-    labels = engine.image_labels(LOCAL_BASE)
+    tag = local_base_tag()
+    labels = engine.image_labels(tag)
     if labels is not None and labels.get(DIGEST_LABEL) == digest:
-        progress(f"{LOCAL_BASE}: exists, reused")
-        return
+        progress(f"{tag}: exists, reused")
+        return tag
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         raise DrillError(
             "no registry reachable and drill's local base is missing: building it needs root and "
@@ -123,7 +132,7 @@ def ensure_local_base(engine: ImageBuilder, progress: Progress) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="drill-base-"))
     try:
         rootfs, tarball = workdir / "rootfs", workdir / "rootfs.tar"
-        progress(f"{LOCAL_BASE}: debootstrap bookworm from {mirror} (about a minute) ...")
+        progress(f"{tag}: debootstrap bookworm from {mirror} (about a minute) ...")
         _stream(
             ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", "bookworm", str(rootfs), mirror],
             progress,
@@ -132,18 +141,17 @@ def ensure_local_base(engine: ImageBuilder, progress: Progress) -> None:
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
             shutil.rmtree(rootfs / junk, ignore_errors=True)
         _stream(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], progress, "tar")
-        progress(f"{LOCAL_BASE}: docker import")
-        engine.import_rootfs(
-            str(tarball),
-            LOCAL_BASE,
-            [
-                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                'CMD ["/bin/bash"]',
-                f"LABEL {DIGEST_LABEL}={digest}",  # a changed package list makes a new base
-            ],
-        )
+        progress(f"{tag}: docker import")
+        changes = [
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            'CMD ["/bin/bash"]',
+            f"LABEL {DIGEST_LABEL}={digest}",  # a changed package list makes a new base
+        ]
+        engine.import_rootfs(str(tarball), tag, changes)
+        engine.import_rootfs(str(tarball), LOCAL_BASE, changes)  # the name tools look for (chaos.containers)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return tag
 
 
 def _stream(argv: list[str], progress: Progress, what: str) -> None:

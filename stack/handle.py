@@ -11,8 +11,10 @@ from pathlib import Path
 
 from doors.balancer import BalancerApi
 from doors.kit import Doors
+from doors.nginx import ExecProcess, NginxBalancer
 from drills.errors import UsageError
 from stack import ownapp
+from stack.nginx import LOG_DIR
 from stack.rundir import Endpoints, RunDir, RunRecord, check_run_id
 
 
@@ -29,9 +31,19 @@ class RunStack:
         return self.run.run_id
 
     @property
+    def kind(self) -> str:
+        """The balancer: haproxy or nginx."""
+        return self.record.extra.get("balancer", "haproxy")
+
+    @property
     def config_path(self) -> Path:
         """The balancer config responders edit (bind-mounted into the lb container)."""
-        return self.run.lb_config_dir / "haproxy.cfg"
+        return self.run.lb_config_dir / ("nginx.conf" if self.kind == "nginx" else "haproxy.cfg")
+
+    @property
+    def reload_signal(self) -> str:
+        """A graceful reload: SIGHUP to nginx's master (`nginx -s reload`), SIGUSR2 to HAProxy's."""
+        return "SIGHUP" if self.kind == "nginx" else "SIGUSR2"
 
     @property
     def serving_path(self) -> str:
@@ -54,5 +66,13 @@ def open_stack(doors: Doors, run_id: str) -> RunStack:
     record = run.load()
     if record is None or record.endpoints is None:
         raise UsageError(f"--run {run_id}: no such run is up on this machine (`drill status` lists them)")
-    endpoints = record.endpoints
-    return RunStack(doors, run, record, endpoints, doors.balancer(*endpoints.api_address))
+    return RunStack(doors, run, record, record.endpoints, balancer_of(doors, run, record))
+
+
+def balancer_of(doors: Doors, run: RunDir, record: RunRecord) -> BalancerApi:
+    """The run's balancer door: HAProxy's runtime API, or nginx read through `docker exec`."""
+    assert record.endpoints is not None
+    if record.extra.get("balancer") == "nginx":
+        process = ExecProcess(doors.runtime, run.run_id, run.path / LOG_DIR / "access.log")
+        return NginxBalancer(process)
+    return doors.balancer(*record.endpoints.api_address)

@@ -19,6 +19,8 @@ from doors.runtime import Reaped
 from drills.errors import DrillError, Interrupted, UsageError
 from drills.rules import default_rules
 from stack import ownapp, prometheus
+from stack.handle import balancer_of
+from stack.nginx import LOG_DIR, nginx_template, render_nginx_config
 from stack.resources import compose_file, haproxy_template
 from stack.rundir import Endpoints, RunDir, RunRecord, home_id, new_run_id, project_name, recorded_run_ids
 from stack.spec import StackSpec, render_compose, stack_env
@@ -69,9 +71,14 @@ def _render(p: Provisioning) -> None:
     p.run.compose_file.write_text(yaml.safe_dump(render_compose(source, p.spec), sort_keys=False))
     prom = p.run.path / "prometheus"
     env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port), home_id(), str(prom))
+    if p.spec.balancer == "nginx":
+        env["DRILL_LB_LOG_DIR"] = str(p.run.path / LOG_DIR)
+        (p.run.path / LOG_DIR).mkdir()
+        (p.run.lb_config_dir / "nginx.conf").write_text(render_nginx_config(nginx_template(), p.spec.replicas))
+    else:
+        config = ownapp.balancer_config(haproxy_template(), p.spec.replicas, p.spec.own_app)
+        (p.run.lb_config_dir / "haproxy.cfg").write_text(config)
     p.run.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    config = ownapp.balancer_config(haproxy_template(), p.spec.replicas, p.spec.own_app)
-    (p.run.lb_config_dir / "haproxy.cfg").write_text(config)
     if p.spec.monitoring:
         prom.mkdir()
         (prom / "prometheus.yml").write_text(prometheus.scrape_config(p.spec.replicas))
@@ -108,23 +115,25 @@ def _containers_running(p: Provisioning) -> None:
 
     p.wait(f"containers {', '.join(sorted(expected))} running", probe)
     lb = p.doors.runtime.inspect(p.run.run_id, "lb")
+    nginx = p.spec.balancer == "nginx"
     web, stats, api = (lb.port(private) for private in ("8080/tcp", "8404/tcp", "9999/tcp"))
-    if web is None or stats is None or api is None:
+    if web is None or stats is None or (api is None and not nginx):
         raise DrillError(f"lb container publishes no 127.0.0.1 port for 8080, 8404 and 9999; saw {lb.ports}")
     prom = p.doors.runtime.inspect(p.run.run_id, "prometheus").port("9090/tcp") if p.spec.monitoring else None
-    endpoints = Endpoints(web, stats, api, _routable(lb.address("_front")), prom or 0)
+    direct = _routable(lb.address("_front"), 8080 if nginx else 9999)
+    endpoints = Endpoints(web, stats, api or 0, direct, prom or 0, "/status" if nginx else "/stats")
     p.record = replace(p.record, endpoints=endpoints)
     p.run.save(p.record)
-    p.balancer = p.doors.balancer(*endpoints.api_address)
+    p.balancer = balancer_of(p.doors, p.run, p.record)
 
 
-def _routable(ip: str) -> str:
+def _routable(ip: str, port: int) -> str:
     """The balancer's front address if this host can open a connection to it (Linux bridges
     can; Docker Desktop's VM cannot), else '' and the published ports serve instead."""
     if not ip:
         return ""
     try:
-        socket.create_connection((ip, 9999), timeout=1).close()
+        socket.create_connection((ip, port), timeout=1).close()
     except OSError:
         return ""
     return ip
@@ -135,12 +144,14 @@ def _balancer_sees_replicas_up(p: Provisioning) -> None:
     balancer = p.balancer
 
     def probe() -> tuple[bool, str]:
-        servers = balancer.servers()
+        state = balancer.state() if p.spec.balancer == "nginx" else None  # nginx: why it runs no config
+        servers = list(state.stats) if state is not None else balancer.servers()
         states = {s.name: s.status for s in servers}
         ok = sorted(states) == sorted(p.spec.replica_names) and all(s.up for s in servers)
-        return ok, ", ".join(f"{k}={v}" for k, v in sorted(states.items())) or "no servers in backend app"
+        empty = f"nginx: {state.algo}" if state is not None else "no servers in backend app"
+        return ok, ", ".join(f"{k}={v}" for k, v in sorted(states.items())) or empty
 
-    p.wait("HAProxy to mark every replica UP", probe)
+    p.wait(f"{'nginx' if p.spec.balancer == 'nginx' else 'HAProxy'} to mark every replica UP", probe)
 
 
 def _traffic_reaches_replicas(p: Provisioning) -> None:
@@ -176,7 +187,8 @@ def up(doors: Doors, spec: StackSpec, progress: Progress, run_id: str | None = N
     """Start a stack under its own compose project and wait until it serves through the balancer."""
     run_id = run_id or new_run_id()
     created = doors.clock.utc().isoformat(timespec="seconds")
-    record = RunRecord(run_id, created, spec.replicas, app=spec.own_app)
+    extra = {"balancer": spec.balancer} if spec.balancer != "haproxy" else {}
+    record = RunRecord(run_id, created, spec.replicas, app=spec.own_app, extra=extra)
     p = Provisioning(doors, spec, RunDir(run_id), record, progress)
     started = doors.clock.now()
     try:
@@ -189,7 +201,7 @@ def up(doors: Doors, spec: StackSpec, progress: Progress, run_id: str | None = N
     except BaseException:
         _abandon(doors, p)
         raise
-    p.record = replace(p.record, state="up", extra={"traffic": p.seen.get("traffic", "")})
+    p.record = replace(p.record, state="up", extra={**p.record.extra, "traffic": p.seen.get("traffic", "")})
     p.run.save(p.record)
     return p.record
 

@@ -61,6 +61,7 @@ class Endpoints:
     # req/s). Responders use the published ports. Empty where the host cannot route to it.
     direct: str = ""
     prometheus_port: int = 0  # 0: the run has no Prometheus
+    stats_path: str = "/stats"  # nginx: its stub_status page, /status
 
     @property
     def prometheus_url(self) -> str:
@@ -80,7 +81,7 @@ class Endpoints:
 
     @property
     def stats_url(self) -> str:
-        return f"http://127.0.0.1:{self.stats_port}/stats"
+        return f"http://127.0.0.1:{self.stats_port}{self.stats_path}"
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,11 @@ class RunRecord:
     def summary(self) -> dict[str, object]:
         out: dict[str, object] = {"run_id": self.run_id, "project": project_name(self.run_id)}
         if self.endpoints is not None:
-            out |= {
-                "url": self.endpoints.url,
-                "stats_url": self.endpoints.stats_url,
-                "runtime_api": f"127.0.0.1:{self.endpoints.api_port}",
-            }
+            out |= {"url": self.endpoints.url, "stats_url": self.endpoints.stats_url}
+            if self.endpoints.api_port:  # nginx has no runtime API
+                out["runtime_api"] = f"127.0.0.1:{self.endpoints.api_port}"
+            if self.extra.get("balancer"):
+                out["balancer"] = self.extra["balancer"]
             if self.endpoints.prometheus_url:
                 out["prometheus_url"] = self.endpoints.prometheus_url
         return out

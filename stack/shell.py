@@ -52,7 +52,7 @@ def create(run_id: str, command: str | None = None) -> str:
     """Create (not start) the team's shell container; its name."""
     docker = _docker()
     lb_dir = RunDir(run_id).lb_config_dir
-    if not (lb_dir / "haproxy.cfg").is_file():
+    if not any((lb_dir / name).is_file() for name in ("haproxy.cfg", "nginx.conf")):
         raise UsageError(f"run {run_id} has no balancer config: is its stack up?")
     name = f"drill-{run_id}-shell-{uuid.uuid4().hex[:6]}"
     project = project_name(run_id)

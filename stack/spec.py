@@ -16,8 +16,10 @@ from typing import Any
 from drills.definition import OwnApp
 from drills.errors import UsageError
 from drills.rules import AlertRule
+from stack.nginx import nginx_lb_service
 
 MAX_REPLICAS = 12
+BALANCERS = ("haproxy", "nginx")
 REPLICA = re.compile(r"^app\d+$")
 
 # Stack images, as compose's variables name them.
@@ -30,6 +32,7 @@ IMAGES = {
     "db": f"drill/db:{TAG}",
     "prometheus": f"drill/prometheus:{TAG}",  # only runs with monitoring start it
     "app-alt": f"drill/app-alt:{TAG}",  # a second, different app: what `stack.app` is tested with
+    "lb-nginx": f"drill/lb-nginx:{TAG}",  # only runs with stack.balancer: nginx start it
 }
 
 
@@ -53,10 +56,13 @@ class StackSpec:
     monitoring: bool = False
     alert_rules: tuple[AlertRule, ...] = ()
     own_app: OwnApp | None = None  # a team's own app image in place of drill/app (stack.ownapp)
+    balancer: str = "haproxy"  # or "nginx" (stack.nginx)
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
             raise UsageError(f"--replicas must be between 1 and {MAX_REPLICAS}, got {self.replicas}")
+        if self.balancer not in BALANCERS:
+            raise UsageError(f"--balancer must be one of {', '.join(BALANCERS)}, got {self.balancer!r}")
         if self.lb_port is not None and not 1 <= self.lb_port <= 65535:
             raise UsageError(f"--port must be a TCP port between 1 and 65535, got {self.lb_port}")
 
@@ -66,8 +72,9 @@ class StackSpec:
 
     @property
     def images(self) -> list[str]:
+        lb = IMAGES["lb-nginx" if self.balancer == "nginx" else "lb"]
         app = self.own_app.image if self.own_app is not None else IMAGES["app"]
-        return [IMAGES["lb"], app, IMAGES["db"], *([IMAGES["prometheus"]] if self.monitoring else [])]
+        return [lb, app, IMAGES["db"], *([IMAGES["prometheus"]] if self.monitoring else [])]
 
     @property
     def replica_names(self) -> list[str]:
@@ -91,6 +98,8 @@ def render_compose(source: dict[str, Any], spec: StackSpec) -> dict[str, Any]:
         replica["environment"] = {**(template.get("environment") or {}), "REPLICA_NAME": name}
         rendered[name] = replica
     rendered["lb"]["depends_on"] = list(spec.replica_names)
+    if spec.balancer == "nginx":
+        rendered["lb"] = nginx_lb_service(rendered["lb"])
     doc = {k: v for k, v in source.items() if not k.startswith("x-") and k != "services"}
     return {**doc, "services": rendered}
 
@@ -115,7 +124,7 @@ def stack_env(
     return {
         "DRILL_RUN_ID": run_id,
         "DRILL_HOME_ID": home,
-        "DRILL_LB_IMAGE": IMAGES["lb"],
+        "DRILL_LB_IMAGE": IMAGES["lb-nginx" if spec.balancer == "nginx" else "lb"],
         "DRILL_APP_IMAGE": spec.own_app.image if spec.own_app is not None else IMAGES["app"],
         "DRILL_DB_IMAGE": IMAGES["db"],
         "DRILL_LB_CONFIG_DIR": lb_config_dir,

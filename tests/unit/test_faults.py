@@ -11,7 +11,7 @@ from stack.spec import render_config
 
 SCOPE = Scope("abc123", ("app1", "app2", "app3"), ("app1", "app2", "app3", "db", "lb"))
 REFERENCE = render_config(haproxy_template(), 3)
-BALANCER = [f for f in faults.CATALOGUE.values() if f.kind == "balancer"]
+BALANCER = [f for f in faults.CATALOGUE.values() if f.kind == "balancer" and f.balancer == "haproxy"]
 CONFIG_ROUTES = [(f, r) for f in BALANCER for r in f.routes if r == "config"]
 
 

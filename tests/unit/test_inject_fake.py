@@ -11,7 +11,12 @@ from chaos import faults, inject
 from drills.errors import DrillError, UsageError
 from tests.unit.fakestack import FakeStack, up
 
-BALANCER_FAULTS = [(f.name, route) for f in faults.CATALOGUE.values() if f.kind == "balancer" for route in f.routes]
+BALANCER_FAULTS = [
+    (f.name, route)
+    for f in faults.CATALOGUE.values()
+    if f.kind == "balancer" and f.balancer == "haproxy"
+    for route in f.routes
+]
 
 
 @pytest.fixture
