@@ -20,8 +20,9 @@ from pathlib import Path
 from drills.errors import DrillError, UsageError
 from stack.resources import images_dir
 from stack.rundir import RunDir, home_id, project_name
+from stack.spec import IMAGES, TAG
 
-IMAGE = "drill/shell:latest"
+IMAGE = f"drill/shell:{TAG}"  # FROM this checkout's drill/lb (DRILL_IMAGE_TAG keeps checkouts apart)
 RELOAD_REQUEST = ".reload-requested"
 
 
@@ -32,17 +33,24 @@ def _docker() -> str:
     return found
 
 
+def _inspect(docker: str, image: str, template: str) -> str | None:
+    found = subprocess.run([docker, "image", "inspect", "-f", template, image], capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
 def ensure_image() -> str:
-    """drill/shell, built FROM drill/lb on first use (about 20 s; needs a Debian mirror)."""
+    """drill/shell, built FROM this checkout's drill/lb on first use and again when drill/lb changed
+    (about 20 s; needs a Debian mirror)."""
     docker = _docker()
-    if subprocess.run([docker, "image", "inspect", IMAGE], capture_output=True).returncode == 0:
+    lb = _inspect(docker, IMAGES["lb"], "{{.Id}}")
+    if lb is None:
+        raise UsageError(f"{IMAGES['lb']} is not built: run `drill images build` first")
+    if _inspect(docker, IMAGE, '{{index .Config.Labels "drill.shell-base"}}') == lb:
         return IMAGE
     context = images_dir() / "shell"
-    built = subprocess.run(
-        [docker, "build", "-q", "--label", "drill.image=true", "-t", IMAGE, str(context)],
-        capture_output=True,
-        text=True,
-    )
+    argv = [docker, "build", "-q", "--label", "drill.image=true", "--label", f"drill.shell-base={lb}"]
+    argv += ["--build-arg", f"BASE_IMAGE={IMAGES['lb']}", "-t", IMAGE, str(context)]
+    built = subprocess.run(argv, capture_output=True, text=True)
     if built.returncode != 0:
         raise DrillError(f"could not build {IMAGE}: {built.stderr.strip().splitlines()[-1:]}")
     return IMAGE
