@@ -45,14 +45,22 @@ browser:
 test: setup browser lint
 	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q
 
-# Benchmarks print ratios against a reference measured in the same run (not timed tests).
-# STEADY_MINUTES=10 by default for the false-alert check; lower it for a quick look.
+# Benchmarks print ratios against a reference measured in the same run (not timed tests), one
+# per row of issue #15's table. STEADY_MINUTES=10 by default for the false-alert check (STEADY_RUNS
+# runs of it); lower both for a quick look. DENSITY_TEAMS=8 drills at once for the density row.
+STEADY_MINUTES ?= 10
+STEADY_RUNS ?= 3
+DENSITY_TEAMS ?= 8
 bench: setup
 	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
 		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python -m benchmarks.bench_density $(DENSITY_TEAMS)
+	$(BIN)/python -m benchmarks.bench_cpu
 	$(BIN)/python benchmarks/bench_generator.py
-	$(BIN)/python benchmarks/bench_stack.py 5
-	$(BIN)/python benchmarks/bench_load.py
+	$(BIN)/python -m benchmarks.bench_cli
+	$(BIN)/python -m benchmarks.bench_stack 5
+	$(BIN)/python -m benchmarks.bench_unit
+	STEADY_MINUTES=$(STEADY_MINUTES) $(BIN)/python -m benchmarks.bench_steady $(STEADY_RUNS)
 
 clean:
 	-$(BIN)/drill down --all
