@@ -41,9 +41,13 @@ unit: venv
 browser:
 	bash setup/browser.sh
 
-# The whole suite: lint, unit tests and the Docker-backed tests, none skipped.
+# The whole suite: lint, unit tests and the Docker-backed tests, none skipped. Two workers, a
+# test file each at a time (pytest-xdist): the whole-drill tests mostly wait on their drills'
+# phases, every test keeps to its own DRILL_HOME and labels, and a module's shared stack stays
+# in one worker. TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: setup browser lint
-	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q
+	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Benchmarks print ratios against a reference measured in the same run (not timed tests), one
 # per row of issue #15's table. STEADY_MINUTES=10 by default for the false-alert check (STEADY_RUNS
