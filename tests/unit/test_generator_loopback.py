@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 import pytest
 
 from orchestration.load import LoadSpec, run_load
+from telemetry.windows import Slis
 
 
 class Quick(BaseHTTPRequestHandler):
@@ -72,3 +73,21 @@ def test_a_slow_server_cannot_hide_behind_the_schedule(slow_url: str) -> None:
     assert len(latencies) == 6 and result.report.errors == 0
     assert latencies[0] == pytest.approx(0.1, abs=0.06)
     assert latencies[-1] > 0.3, "the 6th request (due at 0.1 s) waited behind 5 others (answered at 0.6 s)"
+
+
+def test_a_pause_between_two_monitor_ticks_is_a_stall_not_the_stack(quick_url: str) -> None:
+    """The loop is blocked 0.4 s right after a tick (the monitor wakes on time for the next one):
+    the generator's schedule loop sees it, the load counts one stall and the windows it taints
+    are marked held up, so no rule judges them."""
+    paused: list[float] = []
+    held_up: list[bool] = []
+
+    def tick(slis: Slis) -> None:
+        held_up.append(slis.held_up)
+        if slis.at >= 0.4 and not paused:
+            paused.append(slis.at)
+            time.sleep(0.4)  # blocks the event loop the monitor and the generator share
+
+    result = run_load(LoadSpec(quick_url, rps=100, duration_s=1.2, path="/x"), rules=[], on_tick=tick)
+    assert paused and result.stalls == 1
+    assert held_up[-1], "the window after the pause is not judged"
