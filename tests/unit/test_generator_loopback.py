@@ -39,7 +39,7 @@ class Slow(Quick):
 
 
 def serve(server: HTTPServer) -> Iterator[str]:
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -75,7 +75,12 @@ def test_a_slow_server_cannot_hide_behind_the_schedule(slow_url: str) -> None:
     assert latencies[-1] > 0.3, "the 6th request (due at 0.1 s) waited behind 5 others (answered at 0.6 s)"
 
 
-def test_a_pause_between_two_monitor_ticks_is_a_stall_not_the_stack(quick_url: str) -> None:
+@pytest.fixture()
+def keep_alive_url() -> Iterator[str]:
+    yield from serve(ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive))
+
+
+def test_a_pause_between_two_monitor_ticks_is_a_stall_not_the_stack(keep_alive_url: str) -> None:
     """The loop is blocked 0.4 s right after a tick (the monitor wakes on time for the next one):
     the generator's schedule loop sees it, the load counts one stall and the windows it taints
     are marked held up, so no rule judges them."""
@@ -88,6 +93,6 @@ def test_a_pause_between_two_monitor_ticks_is_a_stall_not_the_stack(quick_url: s
             paused.append(slis.at)
             time.sleep(0.4)  # blocks the event loop the monitor and the generator share
 
-    result = run_load(LoadSpec(quick_url, rps=100, duration_s=1.2, path="/x"), rules=[], on_tick=tick)
+    result = run_load(LoadSpec(keep_alive_url, rps=100, duration_s=1.0, path="/x"), rules=[], on_tick=tick)
     assert paused and result.stalls == 1
     assert held_up[-1], "the window after the pause is not judged"

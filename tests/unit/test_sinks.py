@@ -37,7 +37,7 @@ class Received(BaseHTTPRequestHandler):
 
 def test_webhook_posts_slack_json() -> None:
     server = HTTPServer(("127.0.0.1", 0), Received)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True).start()
     sink = WebhookSink(f"http://127.0.0.1:{server.server_address[1]}/hook")
     try:
         sink.send(EVENT)
@@ -131,7 +131,7 @@ class Slack(BaseHTTPRequestHandler):
 def test_a_refusal_is_not_retried_and_its_reason_is_reported(status: int, posts: int, delivered: int) -> None:
     Slack.status, Slack.posts = status, 0
     server = HTTPServer(("127.0.0.1", 0), Slack)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True).start()
     port = server.server_address[1]
     sink = WebhookSink(f"http://127.0.0.1:{port}/services/T0/B0/secret", attempts=2, backoff_s=0.01)
     try:
