@@ -46,18 +46,33 @@ browser:
 postgres:
 	bash setup/postgres.sh
 
-# The whole suite: lint, unit tests, the PostgreSQL store tests and the Docker-backed tests, none skipped.
+# The whole suite: lint, unit tests, the PostgreSQL store tests and the Docker-backed tests, none skipped. First the
+# whole-drill files (marker side_by_side, tests/integration/conftest.py) on TEST_WORKERS
+# pytest-xdist workers, a file each at a time: they mostly wait on their drills' phases and
+# each keeps to its own stack, DRILL_HOME and labels. Then the rest alone: their shares within
+# 5% and latency thresholds do not share the machine. TEST_WORKERS=0: all in one process.
+TEST_WORKERS ?= 2
 test: setup browser postgres lint
-	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q
+	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m side_by_side -n $(TEST_WORKERS) --dist loadfile; first=$$?; \
+	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m "not side_by_side"; rest=$$?; \
+	[ $$first = 0 ] && [ $$rest = 0 ]
 
-# Benchmarks print ratios against a reference measured in the same run (not timed tests).
-# STEADY_MINUTES=10 by default for the false-alert check; lower it for a quick look.
+# Benchmarks print ratios against a reference measured in the same run (not timed tests), one
+# per row of issue #15's table. STEADY_MINUTES=10 by default for the false-alert check (STEADY_RUNS
+# runs of it); lower both for a quick look. DENSITY_TEAMS=8 drills at once for the density row.
+STEADY_MINUTES ?= 10
+STEADY_RUNS ?= 3
+DENSITY_TEAMS ?= 8
 bench: setup
 	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
 		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python -m benchmarks.bench_density $(DENSITY_TEAMS)
+	$(BIN)/python -m benchmarks.bench_cpu
 	$(BIN)/python benchmarks/bench_generator.py
-	$(BIN)/python benchmarks/bench_stack.py 5
-	$(BIN)/python benchmarks/bench_load.py
+	$(BIN)/python -m benchmarks.bench_cli
+	$(BIN)/python -m benchmarks.bench_stack 5
+	$(BIN)/python -m benchmarks.bench_unit
+	STEADY_MINUTES=$(STEADY_MINUTES) $(BIN)/python -m benchmarks.bench_steady $(STEADY_RUNS)
 
 # A three-node swarm (this engine the manager, three Docker-in-Docker workers) and a three-team
 # game day on it, each team's stack on its own node (not in `make test`; about 3 minutes).

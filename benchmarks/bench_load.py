@@ -6,7 +6,7 @@ Against one reference stack, in one run:
   3. accuracy: achieved vs target and late sends at 100, 500 and that highest rate;
   4. agreement: per-replica counts, generator vs the balancer's own counters;
   5. detection: one replica starved of CPU, seconds from then to the first alert (default rules);
-  6. false alerts over STEADY_MINUTES (default 10) of steady traffic with default rules.
+False alerts over steady traffic: benchmarks/bench_steady.py (the drill's own audience, several runs).
 """
 
 from __future__ import annotations
@@ -103,11 +103,6 @@ def main() -> None:
             print(f"  agreement generator vs balancer: {diffs} (worst {worst:.2%})")
         seconds = detection(engine, record.run_id, url, api)
         print(f"detection, app1 starved of CPU: {'no alert' if seconds is None else f'{seconds:.1f} s'} to first alert")
-        minutes = float(os.environ.get("STEADY_MINUTES", "10"))
-        steady = run_load(LoadSpec(url, rps=100, duration_s=minutes * 60), balancer=api)
-        fired = [e for e in steady.events if e.kind == "alert_fired"]
-        print(f"false alerts over {minutes:g} min of steady 100/s: {len(fired)}", *[e.describe() for e in fired])
-        print(line("  steady", steady))
     finally:
         teardown.down(doors, record.run_id)
 

@@ -249,7 +249,7 @@ class FakeRuntime:
     def compose_up(self, project: str, compose_file: Path) -> None:
         run_id = project.removeprefix("drill-")
         env = dict(line.split("=", 1) for line in (compose_file.parent / ".env").read_text().splitlines() if line)
-        services = yaml.safe_load(compose_file.read_text())["services"]
+        services = yaml.load(compose_file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["services"]
         found = {}
         for service in services:
             ports: tuple[tuple[str, int], ...] = ()

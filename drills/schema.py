@@ -142,7 +142,7 @@ class Schema:
         value = self._constructed(node, path, "a number")
         if value is _MISSING or node is None:
             return default
-        plain = isinstance(node, yaml.ScalarNode) and node.style is None
+        plain = isinstance(node, yaml.ScalarNode) and not node.style  # None, or "" from libyaml
         if isinstance(value, str) and plain and NUMBER.match(value):
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -160,6 +160,7 @@ async def _drive(generator: Generator, monitor: Monitor, stop: Callable[[], bool
     started = loop.time()
     done = asyncio.Event()
     watcher = loop.create_task(monitor.watch(lambda: loop.time() - started, done))
+    generator.on_late_wake = lambda lag: monitor.loop_lag(loop.time() - started, lag)
     try:
         await generator.run(stop=stop)
     finally:

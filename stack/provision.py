@@ -46,6 +46,11 @@ class Provisioning:
         return wait_for(what, probe, READY_DEADLINE_S, POLL_S, clock=self.doors.clock)
 
 
+# libyaml where PyYAML has it: the compose file is read and written on every `drill up`.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _check_images(p: Provisioning) -> None:
     missing = [tag for tag in p.spec.images if p.doors.runtime.image_labels(tag) is None]
     if missing:
@@ -67,8 +72,8 @@ def _check_port(p: Provisioning) -> None:
 
 def _render(p: Provisioning) -> None:
     p.run.create()
-    source = yaml.safe_load(compose_file().read_text())
-    p.run.compose_file.write_text(yaml.safe_dump(render_compose(source, p.spec), sort_keys=False))
+    source = yaml.load(compose_file().read_text(), Loader=LOADER)
+    p.run.compose_file.write_text(yaml.dump(render_compose(source, p.spec), Dumper=DUMPER, sort_keys=False))
     prom = p.run.path / "prometheus"
     env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port), home_id(), str(prom))
     if p.spec.balancer == "nginx":

@@ -66,13 +66,18 @@ class Monitor:
     in_flight: Callable[[], Iterable[tuple[float, int]]] = tuple
     held_up_until: float = -1.0  # a stall of the load's own event loop taints the window until then
     stalls: int = 0
+    _last_stall_end: float = field(default=-1.0, init=False, repr=False)
 
     def loop_lag(self, now: float, lag_s: float) -> None:
-        """The monitor woke `lag_s` late: its (and the generator's) event loop was blocked. A stall
-        of the client side, not the stack: no alert judges the window it falls in."""
+        """The monitor (or the generator's schedule loop, which wakes every few ms and so sees
+        pauses between two ticks) woke `lag_s` late: the load's event loop was blocked. A stall
+        of the client side, not the stack: no alert judges the window it falls in. Both may
+        report one pause: it counts once."""
         if lag_s > STALL_S:
-            self.stalls += 1
-            self.held_up_until = now + self.window.span_s
+            if now - lag_s >= self._last_stall_end:
+                self.stalls += 1
+            self._last_stall_end = now
+            self.held_up_until = max(self.held_up_until, now + self.window.span_s)
 
     def on_sample(self, sample: Sample) -> None:
         self.window.add(sample)

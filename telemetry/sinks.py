@@ -91,7 +91,9 @@ def worth_retrying(exc: BaseException) -> bool:
 
 
 class WebhookSink:
-    def __init__(self, url: str, attempts: int = 3, timeout_s: float = 2.0, trust: Trust = Trust()) -> None:
+    def __init__(
+        self, url: str, attempts: int = 3, timeout_s: float = 2.0, trust: Trust = Trust(), backoff_s: float = 0.2
+    ) -> None:
         self.url = check_webhook(url)
         self.shown = redacted(url)
         self.delivered = 0
@@ -99,6 +101,7 @@ class WebhookSink:
         self.last_failure = ""
         self._attempts = attempts
         self._timeout_s = timeout_s
+        self._backoff_s = backoff_s  # the first retry's wait; doubling, at most 2 s
         handlers = [urllib.request.HTTPSHandler(context=trust.context())] if url.startswith("https") else []
         self._opener = urllib.request.build_opener(*handlers)
         self._queue: queue.Queue[AlertEvent | None] = queue.Queue(maxsize=100)
@@ -129,7 +132,7 @@ class WebhookSink:
             try:
                 for attempt in Retrying(
                     stop=stop_after_attempt(self._attempts),
-                    wait=wait_exponential(multiplier=0.2, max=2),
+                    wait=wait_exponential(multiplier=self._backoff_s, max=2),
                     retry=retry_if_exception(worth_retrying),
                     reraise=True,
                 ):

@@ -37,6 +37,7 @@ TICK_S = 0.002  # the shortest wait for the next due request: sends go in batche
 SWEEP_S = 0.1  # how often requests past their timeout are looked for
 WARM_S = 0.002  # connections opened before the start: as many as requests due in this long
 MAX_CACHED_REQUESTS = 4096
+LATE_WAKE_S = 0.1  # a wake this late is reported (the monitor judges what counts as a stall)
 
 T = TypeVar("T")
 
@@ -86,6 +87,10 @@ class Generator:
         self.on_sample = on_sample
         self.limit = limit
         self.sent = 0
+        # Told (seconds late) when the schedule loop wakes LATE_WAKE_S or more after it meant to:
+        # the process was held up, whatever the target did. It wakes every few ms, so it sees
+        # pauses that fall between two of the monitor's ticks.
+        self.on_late_wake: Callable[[float], None] | None = None
         self._tls = (context or ssl.create_default_context()) if target.tls else None
         self._host = f" HTTP/1.1\r\nHost: {target.authority}\r\nUser-Agent: drill-load\r\n\r\n".encode()
         self._requests: dict[str, bytes] = {}
@@ -215,8 +220,12 @@ class Generator:
             while offset is not None and offset < end:
                 now = loop.time()
                 if now < t0 + offset:  # at least a tick (uvloop's timers have 1 ms steps), at most a sweep
-                    await asyncio.sleep(min(max(t0 + offset - now, TICK_S), SWEEP_S))
-                    now = loop.time()
+                    nap = min(max(t0 + offset - now, TICK_S), SWEEP_S)
+                    await asyncio.sleep(nap)
+                    woke = loop.time()
+                    if woke - now - nap >= LATE_WAKE_S and self.on_late_wake is not None:
+                        self.on_late_wake(woke - now - nap)
+                    now = woke
                 if stop is not None and stop():
                     break
                 while offset is not None and t0 + offset <= now and offset < end:  # all that is due

@@ -32,10 +32,18 @@ from stack.spec import StackSpec
 PROBE = UrllibProbe()
 
 
+# Whole drills that mostly wait on their own phases, each on its own stack, DRILL_HOME and
+# labels: `make test` runs these files on two workers side by side. Everything else (shares
+# within 5%, latency thresholds, the game day's five stacks, new files) runs alone after them.
+SIDE_BY_SIDE = frozenset({"test_catalogue.py", "test_drill.py", "test_scoreboard.py", "test_install.py"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in item.path.parts:
             item.add_marker(pytest.mark.docker)
+            if item.path.name in SIDE_BY_SIDE:
+                item.add_marker(pytest.mark.side_by_side)
 
 
 @pytest.fixture(scope="session")

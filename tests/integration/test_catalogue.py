@@ -16,7 +16,10 @@ from tests.integration.conftest import drill_cli
 from tests.integration.test_drill import assert_gone
 
 OUTAGE_DRILLS = ("heavy-health-check", "flapping-checks", "missing-slots", "partial-push")
-EVERY_DRILL = tuple(builtin_files())  # traffic-tango: one variant here, every variant in test_drill.py
+EVERY_DRILL = tuple(builtin_files())
+# traffic-tango's first variant, shortened the same way, runs on autopilot with the same seed in
+# test_drill.py (every variant, with more asserted): a copy here would be a whole drill for nothing.
+COVERED_ELSEWHERE = ("traffic-tango",)
 LATER_VARIANTS = [
     (name, i)
     for name in OUTAGE_DRILLS
@@ -35,9 +38,9 @@ def shortened(tmp_path: Path, name: str, variant: int = 0) -> tuple[Path, dict[s
     return path, doc
 
 
-@pytest.mark.parametrize("name", EVERY_DRILL)
+@pytest.mark.parametrize("name", [name for name in EVERY_DRILL if name not in COVERED_ELSEWHERE])
 def test_autopilot_resolves_every_built_in_drill(engine: DockerEngine, tmp_path: Path, name: str) -> None:
-    assert set(OUTAGE_DRILLS) < set(EVERY_DRILL)
+    assert set(OUTAGE_DRILLS) < set(EVERY_DRILL) and set(COVERED_ELSEWHERE) < set(EVERY_DRILL)
     resolves(engine, tmp_path, name, 0)
 
 

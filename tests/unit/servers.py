@@ -48,7 +48,7 @@ def serve_tls(server: socketserver.TCPServer, pair: SelfSigned) -> None:
 @contextmanager
 def running(server: socketserver.TCPServer) -> Iterator[int]:
     """Serve in a thread; yield the port; shut down and close on the way out."""
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True).start()
     try:
         yield server.server_address[1]
     finally:

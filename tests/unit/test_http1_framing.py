@@ -89,7 +89,7 @@ def test_something_that_is_not_http_is_said_so() -> None:
 def test_a_load_against_a_chunked_keep_alive_server_counts_every_answer() -> None:
     server = Scripted(lambda n: CHUNKED)
     with running(server) as port:
-        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=50, duration_s=0.4, path="/x"), rules=[])
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=100, duration_s=0.2, path="/x"), rules=[])
     report = result.report
     assert report.requests == 20 and report.errors == 0, [s.error for s in result.samples if s.error]
     assert report.bytes == 20 * 12 and report.replicas == {"app1": 20}
@@ -117,10 +117,10 @@ def test_a_load_against_a_keep_alive_server_sends_exactly_the_schedule_on_few_co
     """The generator's own client: every scheduled request leaves once, every answer is read to its end."""
     server = Scripted(lambda n: LENGTH)
     with running(server) as port:
-        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=200, duration_s=0.5, users=7, path="/x"), rules=[])
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=500, duration_s=0.2, users=7, path="/x"), rules=[])
     assert len(server.heads) == 100 and result.report.requests == 100
     assert result.report.errors == 0 and result.report.bytes == 300 and result.report.replicas == {"app2": 100}
-    assert sorted(s.scheduled for s in result.samples) == pytest.approx([i / 200 for i in range(100)])
+    assert sorted(s.scheduled for s in result.samples) == pytest.approx([i / 500 for i in range(100)])
     assert {s.user for s in result.samples} == set(range(7))
     assert all(head.startswith(b"GET /x HTTP/1.1\r\n") for head in server.heads)
     assert server.connections < 100, "connections were kept alive and reused"
@@ -128,24 +128,24 @@ def test_a_load_against_a_keep_alive_server_sends_exactly_the_schedule_on_few_co
 
 def test_a_server_that_never_answers_is_timed_out_by_the_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
     """No timer per request: one sweep a tick ends what has waited past the timeout, each with a sample."""
-    monkeypatch.setattr(generator, "REQUEST_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(generator, "REQUEST_TIMEOUT_S", 0.15)
     silent = threading.Event()
     server = Scripted(lambda n: (silent.wait(3), b"")[1])
     with running(server) as port:
-        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=20, duration_s=0.5, path="/x"), rules=[])
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=40, duration_s=0.25, path="/x"), rules=[])
         silent.set()
     assert result.report.requests == 10 and result.report.errors == 10
-    assert {s.error for s in result.samples} == {"no answer within 0.3s"}
-    assert all(s.latency >= 0.3 for s in result.samples), "none is timed out before its time"
+    assert {s.error for s in result.samples} == {"no answer within 0.15s"}
+    assert all(s.latency >= 0.15 - 1e-9 for s in result.samples), "none is timed out before its time"
 
 
 def test_a_request_is_timed_out_before_the_next_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One request a second: the sweep runs every tick while the loop waits, not only when the next is due."""
-    monkeypatch.setattr(generator, "REQUEST_TIMEOUT_S", 0.3)
+    """One request every 0.4 s: the sweep runs every tick while the loop waits, not only when the next is due."""
+    monkeypatch.setattr(generator, "REQUEST_TIMEOUT_S", 0.1)
     silent = threading.Event()
     server = Scripted(lambda n: (silent.wait(3), b"")[1])
     with running(server) as port:
-        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=1, duration_s=2.0, path="/x"), rules=[])
+        result = run_load(LoadSpec(f"http://127.0.0.1:{port}", rps=2.5, duration_s=0.8, path="/x"), rules=[])
         silent.set()
-    assert [s.error for s in result.samples] == ["no answer within 0.3s"] * 2
-    assert result.samples[0].completed < 1.0, "timed out before the second was due, not when it was sent"
+    assert [s.error for s in result.samples] == ["no answer within 0.1s"] * 2
+    assert result.samples[0].completed < 0.4, "timed out before the second was due, not when it was sent"

@@ -102,3 +102,17 @@ def test_the_monitor_marks_a_stall_of_its_own_loop_for_one_window() -> None:
     assert monitor.latest is not None and monitor.latest.held_up
     monitor.evaluate(16.1)
     assert monitor.latest is not None and not monitor.latest.held_up, "clean once the window has moved past it"
+
+
+def test_one_pause_reported_by_the_generator_and_the_monitor_counts_once() -> None:
+    from telemetry.monitor import Monitor
+    from telemetry.windows import Window
+
+    monitor = Monitor(Window(5.0, 400.0), Alerting([]), [])
+    monitor.loop_lag(11.0, 0.9)  # the generator's schedule loop woke 0.9 s late at 11.0
+    monitor.loop_lag(11.1, 0.6)  # the monitor's tick, held up by the same pause
+    assert monitor.stalls == 1
+    monitor.loop_lag(20.0, 0.3)  # another pause, later
+    assert monitor.stalls == 2
+    monitor.evaluate(24.9)
+    assert monitor.latest is not None and monitor.latest.held_up

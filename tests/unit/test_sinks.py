@@ -37,7 +37,7 @@ class Received(BaseHTTPRequestHandler):
 
 def test_webhook_posts_slack_json() -> None:
     server = HTTPServer(("127.0.0.1", 0), Received)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True).start()
     sink = WebhookSink(f"http://127.0.0.1:{server.server_address[1]}/hook")
     try:
         sink.send(EVENT)
@@ -54,7 +54,7 @@ def test_a_dead_webhook_never_stalls_the_caller() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # nothing listens once this closes
-    sink = WebhookSink(f"http://127.0.0.1:{port}/hook", attempts=2)
+    sink = WebhookSink(f"http://127.0.0.1:{port}/hook", attempts=2, backoff_s=0.01)
     started = time.monotonic()
     for _ in range(2):
         sink.send(EVENT)
@@ -131,9 +131,9 @@ class Slack(BaseHTTPRequestHandler):
 def test_a_refusal_is_not_retried_and_its_reason_is_reported(status: int, posts: int, delivered: int) -> None:
     Slack.status, Slack.posts = status, 0
     server = HTTPServer(("127.0.0.1", 0), Slack)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True).start()
     port = server.server_address[1]
-    sink = WebhookSink(f"http://127.0.0.1:{port}/services/T0/B0/secret", attempts=2)
+    sink = WebhookSink(f"http://127.0.0.1:{port}/services/T0/B0/secret", attempts=2, backoff_s=0.01)
     try:
         sink.send(EVENT)
         sink.close()

@@ -105,5 +105,5 @@ def test_https_to_a_server_that_never_answers_the_handshake() -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         port = silent.getsockname()[1]
-        message = unreachable(f"https://127.0.0.1:{port}", timeout_s=0.3)
-    assert message == f"--url https://127.0.0.1:{port}: no TLS answer within 0.3s; is it https? (else http://)"
+        message = unreachable(f"https://127.0.0.1:{port}", timeout_s=0.1)
+    assert message == f"--url https://127.0.0.1:{port}: no TLS answer within 0.1s; is it https? (else http://)"

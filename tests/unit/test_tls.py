@@ -46,7 +46,7 @@ def https_port(pair: SelfSigned) -> Iterator[int]:
 
 def test_load_over_https_with_the_ca_file_counts_every_answer(pair: SelfSigned, https_port: int) -> None:
     SeenHosts.hosts.clear()
-    spec = LoadSpec(f"https://localhost:{https_port}", rps=40, duration_s=0.5, path="/x", trust=Trust(str(pair.cert)))
+    spec = LoadSpec(f"https://localhost:{https_port}", rps=100, duration_s=0.2, path="/x", trust=Trust(str(pair.cert)))
     result = run_load(spec, rules=[])
     report = result.report
     assert report.requests == 20 and report.errors == 0, [s.error for s in result.samples if s.error]
@@ -63,7 +63,7 @@ def test_an_untrusted_certificate_stops_the_load_before_it_starts(https_port: in
 
 
 def test_insecure_encrypts_without_verifying(https_port: int) -> None:
-    spec = LoadSpec(f"https://127.0.0.1:{https_port}", rps=20, duration_s=0.5, path="/x", trust=Trust(insecure=True))
+    spec = LoadSpec(f"https://127.0.0.1:{https_port}", rps=50, duration_s=0.2, path="/x", trust=Trust(insecure=True))
     assert run_load(spec, rules=[]).report.errors == 0
 
 
@@ -82,7 +82,7 @@ def drill(*args: str, home: Path) -> tuple[int, str, str]:
 
 def test_drill_load_over_https(tmp_path: Path, pair: SelfSigned, https_port: int) -> None:
     url = f"https://127.0.0.1:{https_port}"
-    args = ("load", "--url", url, "--rps", "10", "--duration", "1", "--path", "/x", "--json")
+    args = ("load", "--url", url, "--rps", "50", "--duration", "0.2", "--path", "/x", "--json")
     code, out, _ = drill(*args, "--ca-file", str(pair.cert), home=tmp_path)
     assert code == 0 and json.loads(out)["requests"] == 10 and json.loads(out)["errors"] == 0
     code, _, err = drill(*args, home=tmp_path)

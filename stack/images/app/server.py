@@ -310,12 +310,13 @@ NOISE = (
     ("INFO", "title metadata lookup miss for 'ocean-drift-4k': falling back to 'ocean-drift'"),
 )
 UPSTREAM_PATIENCE_S = 1.0  # the balancer's viewers give up on a segment around here
+REPORT_S = 1.0  # how often the log says what went wrong in the last while
 
 
 async def reporter(rng: random.Random) -> None:
     """Once a second: what went wrong in it (if anything); now and then, routine noise."""
     while True:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(REPORT_S)
         m = METRICS
         waits, rejected, slow_db = m.second_waits, m.second_rejected, m.second_slow_db
         m.second_waits, m.second_rejected, m.second_slow_db = [], 0, []
