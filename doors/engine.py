@@ -80,7 +80,14 @@ class DockerEngine:
         return [self.client]
 
     def _listed(self, filters: dict[str, Any]) -> list[Container]:
-        return [c for client in self._clients() for c in client.containers.list(all=True, filters=filters)]
+        """Listed sparse, then inspected one by one: a container removed in between (a teardown
+        running beside us) is skipped, where the SDK's own list would raise NotFound."""
+        found = []
+        for client in self._clients():
+            for sparse in client.containers.list(all=True, filters=filters, sparse=True):
+                with contextlib.suppress(docker.errors.NotFound):
+                    found.append(client.containers.get(sparse.id))
+        return found
 
     def _labels(self, run_id: str | None) -> list[str]:
         return [f"{LABEL_RUN}={run_id}"] if run_id else [f"{LABEL_MANAGED}=true"]
@@ -203,7 +210,10 @@ class DockerEngine:
     def reap(self, run_id: str | None) -> Reaped:
         """Force-remove every swarm service, container, network and volume with the run's label
         (all runs if None). Services go first, or swarm would start their tasks again."""
-        filters = {"label": self._labels(run_id)}
+        with _sdk(f"removing run {run_id or '(all)'}"):
+            return self._reap({"label": self._labels(run_id)})
+
+    def _reap(self, filters: dict[str, list[str]]) -> Reaped:
         for service in self._services(filters):
             _ignore_missing(service.remove)
         containers = self._listed(filters)
