@@ -53,9 +53,10 @@ class _Viewer:
 class _Slot:
     """One bucket's sums."""
 
-    __slots__ = ("left", "played", "stalled", "stalled_s")
+    __slots__ = ("left", "played", "stalled", "stalled_s", "watched")
 
     def __init__(self) -> None:
+        self.watched: set[int] = set()  # viewers who played or stalled in this bucket
         self.played = 0.0
         self.stalled_s = 0.0
         self.stalled: set[int] = set()
@@ -64,12 +65,14 @@ class _Slot:
 
 @dataclass(frozen=True)
 class Viewing:
-    """A window's figures: seconds played and stalled, viewers who stalled, viewers who gave up."""
+    """A window's figures: seconds played and stalled, viewers who stalled, viewers who gave up,
+    and every viewer who watched (played or stalled) in it."""
 
     played_s: float
     stalled_s: float
     stalled: frozenset[int]
     left: frozenset[int]
+    watched: frozenset[int] = frozenset()
 
     @property
     def rebuffering_ratio(self) -> float:
@@ -187,6 +190,7 @@ class Playback:
             slot = self._slots.get(key)
             if slot is None:
                 slot = self._slots[key] = _Slot()
+            slot.watched.add(user)
             if stalled:
                 slot.stalled_s += edge - start
                 slot.stalled.add(user)
@@ -202,10 +206,12 @@ class Playback:
         played = stalled_s = 0.0
         stalled: set[int] = set()
         left: set[int] = set()
+        watched: set[int] = set()
         for key, slot in self._slots.items():
             if first < key <= last:
                 played += slot.played
                 stalled_s += slot.stalled_s
                 stalled |= slot.stalled
                 left |= slot.left
-        return Viewing(played, stalled_s, frozenset(stalled), frozenset(left))
+                watched |= slot.watched
+        return Viewing(played, stalled_s, frozenset(stalled), frozenset(left), frozenset(watched))
