@@ -10,7 +10,7 @@ capacity (one replica carrying everything, connection slots squeezed) holds the 
 tips over when the crowd arrives (its queue fills: latency, then refusals) and recovers when
 the crowd leaves (the queue drains). Nothing switches the fault on and off; the demand moves.
 
-Viewers are numbered; the first `regulars` share always watches, the others watch from each
+Viewers are numbered; every k-th (a `regulars` share) always watches, the others watch from each
 title's start, arriving over `arrive_s` and leaving over `leave_s` from `crowd_s` on (not
 all in the same second). Titles start
 at seeded, uneven intervals drawn from `every_s`.
@@ -49,7 +49,10 @@ class Crowd:
         self.spec = spec or WaveSpec()
         self._rng = random.Random(seed)
         self._starts = [0.0]  # the first title starts as the load does
-        self._regulars = max(1, round(users * self.spec.regulars))
+        # every k-th viewer is a regular, so the regulars' players spread as the audience's do
+        stride = max(1, round(1 / self.spec.regulars)) if self.spec.regulars > 0 else users + 1
+        crowd = [u for u in range(users) if u % stride != stride // 2]
+        self._place = {u: i / max(len(crowd), 1) for i, u in enumerate(crowd)}  # in [0, 1)
 
     def _start_before(self, at: float) -> float:
         """The latest title start at or before `at`."""
@@ -63,10 +66,10 @@ class Crowd:
         return [s for s in self._starts if s <= until]
 
     def watching(self, user: int, at: float) -> bool:
-        if user < self._regulars or at < 0:
+        place = self._place.get(user)
+        if place is None or at < 0:  # a regular
             return True
         since = at - self._start_before(at)
-        place = (user - self._regulars) / max(self.users - self._regulars, 1)  # in [0, 1)
         spec = self.spec
         return spec.arrive_s * place <= since < spec.crowd_s + spec.leave_s * place
 

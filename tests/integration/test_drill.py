@@ -65,7 +65,7 @@ def fidelity(store: Store, result: dict[str, Any]) -> dict[str, Any]:
 # back below EPISODE_LOW, again and again, while the fault is still in effect (stored SLIs,
 # one a second, each over a 5 s window). A flat wall counts one rise and no fall.
 EPISODE_HIGH, EPISODE_LOW, EPISODES = 0.12, 0.04, 2
-WATCH_S = "30"  # the autopilot watches this long before acting: about two of the audience's waves
+WATCH_S = "40"  # the autopilot watches this long before acting: two of the audience's waves and troughs
 
 
 def episodes(affected: list[float]) -> int:
