@@ -151,7 +151,7 @@ def assert_gone(engine: DockerEngine, run_id: str) -> None:
 def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, variant: dict[str, Any]) -> None:
     done = drill_cli(
         "run",
-        str(fast_drill(tmp_path, [variant])),
+        str(fast_drill(tmp_path, [variant], time_limit_s=120)),  # a wave may come 20 s after the fault
         "--autopilot",
         "--autopilot-watch",
         WATCH_S,
@@ -189,7 +189,8 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
 
 def test_tango_is_a_rollercoaster(engine: DockerEngine, tmp_path: Path) -> None:
     """lb.tango left alone for 75 s: p95 rises above 5x the baseline and falls back below 2x
-    at least three times a minute, and a quarter to a half of the viewers are hurt at the worst."""
+    with each wave of viewers that meets a lead (at least twice a minute: waves come every 17 to
+    21 s), the viewers' unavailability comes and goes, and a quarter to a half are hurt at the worst."""
     tango = next(v for v in VARIANTS if v["fault"] == "lb.tango")
     drill = fast_drill(tmp_path, [tango], time_limit_s=75)
     done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=200)
@@ -197,7 +198,8 @@ def test_tango_is_a_rollercoaster(engine: DockerEngine, tmp_path: Path) -> None:
     result = json.loads(done.stdout)
     felt = fidelity(Store(tmp_path / "d.db"), result)
     keep({**felt, "run": "tango for 75 s, nobody responding"})
-    assert felt["swings_per_min"] >= 3 and felt["first_alert"] == "high-latency", felt
+    assert felt["swings_per_min"] >= 2 and felt["first_alert"] == "high-latency", felt
+    assert felt["episodes"] >= EPISODES, felt
     assert 0.2 <= felt["worst_affected"] <= 0.6, felt
     assert_gone(engine, result["run_id"])
 
