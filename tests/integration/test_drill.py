@@ -185,23 +185,8 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     # intermittent, as the postmortem's: each wave of the audience tips the short stack over, and
     # it recovers between waves while the fault is still there
     assert felt["episodes"] >= EPISODES, felt
-
-
-def test_tango_is_a_rollercoaster(engine: DockerEngine, tmp_path: Path) -> None:
-    """lb.tango left alone for 75 s: p95 rises above 5x the baseline and falls back below 2x
-    with each wave of viewers that meets a lead (at least twice a minute: waves come every 17 to
-    21 s), the viewers' unavailability comes and goes, and a quarter to a half are hurt at the worst."""
-    tango = next(v for v in VARIANTS if v["fault"] == "lb.tango")
-    drill = fast_drill(tmp_path, [tango], time_limit_s=75)
-    done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=200)
-    assert done.returncode == 1, done.stderr[-2000:]
-    result = json.loads(done.stdout)
-    felt = fidelity(Store(tmp_path / "d.db"), result)
-    keep({**felt, "run": "tango for 75 s, nobody responding"})
-    assert felt["swings_per_min"] >= 2 and felt["first_alert"] == "high-latency", felt
-    assert felt["episodes"] >= EPISODES, felt
-    assert 0.2 <= felt["worst_affected"] <= 0.6, felt
-    assert_gone(engine, result["run_id"])
+    if variant["fault"] == "lb.tango":  # and the rollercoaster: p95 above 5x the baseline and back below 2x
+        assert felt["swings_per_min"] >= 2, felt  # with each wave that meets a lead (waves: every 17-21 s)
 
 
 def test_nobody_responds_times_out_reverts_and_removes(engine: DockerEngine, tmp_path: Path) -> None:
