@@ -16,7 +16,7 @@ from orchestration.bus import Beat, Happened
 from telemetry.windows import Slis
 from tests.unit.test_gameday import _room
 
-START = datetime(2026, 11, 30, 14, 29, 50, tzinfo=UTC)
+START = datetime(2026, 11, 30, 14, 29, 53, 400000, tzinfo=UTC)  # not a round second: ticks still are
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +67,7 @@ def test_live_charts_read_like_the_reports(tmp_path: Path) -> None:
     assert 'data-firing="high-latency"' in latency  # its span shaded, 26 s to 40 s
     assert 'data-marker="alert fired: high-latency"' in latency  # the alert named
     ticks = re.findall(r">(\d\d:\d\d:\d\d)</text>", latency)
-    assert ticks and all(int(t[-2:]) % 5 == 0 for t in ticks) and "14:30:00" in ticks  # UTC clock, round steps
+    assert ticks and all(int(t[-2:]) % 5 == 0 for t in ticks) and "14:30:10" in ticks  # UTC clock, round steps
     assert ">UTC</text>" in latency
     first_x = float(re.search(r'data-series="p95 ms" points="([\d.]+),', latency).group(1))  # type: ignore[union-attr]
     assert first_x == 60.0  # the axis starts where traffic does (5 s), not at the stack's start
