@@ -32,6 +32,9 @@ def run(
     responder: list[str] = typer.Option(None, "--responder", help="A responder's name (repeatable)."),
     seed: int = typer.Option(None, "--seed", help="Seed for the fault draw and its moment (default: random)."),
     autopilot: bool = typer.Option(False, "--autopilot", help="A scripted responder follows the playbook."),
+    watch: float = typer.Option(
+        0.0, "--autopilot-watch", min=0, max=3600, help="Seconds the autopilot watches the graphs before acting."
+    ),
     reveal: bool = typer.Option(False, "--reveal", help="Tell the facilitator's terminal what and when."),
     keep: bool = typer.Option(False, "--keep", help="Leave the stack running afterwards (`drill down` it)."),
     quiet: bool = typer.Option(False, "--quiet", help="No narration."),
@@ -45,9 +48,8 @@ def run(
 ) -> None:
     """Run a drill: stack up, baseline, a hidden fault, responders timed until recovery."""
     chosen = levels.check(level) if level is not None else None
-    options = Options(
-        drill, drills_dir, team, tuple(responder or ()), gameday, seed, autopilot, reveal, keep, quiet, chosen
-    )
+    responders = tuple(responder or ())
+    options = Options(drill, drills_dir, team, responders, gameday, seed, autopilot, reveal, keep, quiet, chosen, watch)
     finished = run_drill(options, doors(), database(db), _echo, _confirm)
     typer.echo(json.dumps(finished.as_json()) if as_json else finished.text())
     raise typer.Exit({"resolved": 0, "timeout": 1}.get(finished.outcome, 130))

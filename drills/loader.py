@@ -200,7 +200,7 @@ def _traffic(s: Schema, node: yaml.Node | None) -> tuple[float, int, str]:
     return (
         s.number(traffic.get("rps"), "traffic.rps", 100.0, 1, 5000),
         s.whole(traffic.get("users"), "traffic.users", 40, 1, 100_000),
-        s.choice(traffic.get("model"), "traffic.model", ("constant", "poisson"), "poisson"),
+        s.choice(traffic.get("model"), "traffic.model", ("constant", "poisson", "waves"), "poisson"),
     )
 
 

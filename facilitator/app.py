@@ -48,7 +48,7 @@ def room_payload(room: Room, truth: bool) -> dict[str, Any]:
 
 def team_payload(room: Room, name: str, truth: bool) -> dict[str, Any]:
     view = room.team_view(name, truth)
-    view["charts"] = charts.team_charts(view) if room.live(truth) else []  # veteran: the clock only
+    view["charts"] = charts.team_charts(view, room.drill.rules) if room.live(truth) else []  # veteran: the clock only
     view["room"] = {"over": room.over, "leaderboard": room.room()["leaderboard"]}
     return view
 

@@ -1,20 +1,24 @@
 """Charts drawn on the server as SVG (no chart library, nothing fetched: the views work offline).
 
-The team view's charts are the report's (scoreboard.report.chart) over the live history, with
-the recovery thresholds as flat series; the room view's sparklines are two small polylines.
+The team and facilitator views' charts are the report's (scoreboard.report.charts) over the
+live history; the room view's sparklines are two small polylines.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scoreboard.report import Series, chart
+from drills.rules import AlertRule
+from scoreboard.report import COLOURS, charts
+from scoreboard.timeline import Event
 
 SPARK_W, SPARK_H = 160, 36
 
 
 def sparkline(points: list[dict[str, Any]], p95_ms: float) -> str:
-    """p95 (blue, scaled to twice the SLO) and the error rate (red, 0..100%) over the last minutes."""
+    """p95 (blue, scaled to twice the SLO) and the error rate (vermillion, 0..100%) over the last
+    minutes, in the report's colour-blind-safe palette."""
     if not points:
         return f'<svg class="spark" width="{SPARK_W}" height="{SPARK_H}" xmlns="http://www.w3.org/2000/svg"></svg>'
     t0, t1 = points[0]["t"], max(points[-1]["t"], points[0]["t"] + 1)
@@ -29,29 +33,46 @@ def sparkline(points: list[dict[str, Any]], p95_ms: float) -> str:
 
     return (
         f'<svg class="spark" width="{SPARK_W}" height="{SPARK_H}" xmlns="http://www.w3.org/2000/svg">'
-        f'<polyline data-series="p95" fill="none" stroke="#1f77b4" points="{line("p95", 2 * p95_ms)}"/>'
-        f'<polyline data-series="errors" fill="none" stroke="#d62728" points="{line("errors", 1.0)}"/></svg>'
+        f'<polyline data-series="p95" fill="none" stroke="{COLOURS[0]}" points="{line("p95", 2 * p95_ms)}"/>'
+        f'<polyline data-series="errors" fill="none" stroke="{COLOURS[1]}" points="{line("errors", 1.0)}"/></svg>'
     )
 
 
-def team_charts(view: dict[str, Any]) -> list[str]:
-    history: list[dict[str, Any]] = view["history"]
-    limits = view["thresholds"]
-    x_max = max([h["t"] for h in history] + [view["elapsed_s"], 1.0])
-    span = [(0.0, 1.0), (x_max, 1.0)]
-    markers = [(t, name.replace("_", " ")) for name, t in sorted(view["milestones"].items(), key=lambda m: m[1])]
-    latency: Series = {f"{p} ms": [(h["t"], float(h[p])) for h in history] for p in ("p50", "p95", "p99")}
-    latency["p95 SLO"] = [(t, limits["p95_ms"] * v) for t, v in span]
-    errors: Series = {"error rate %": [(h["t"], 100 * float(h["errors"])) for h in history]}
-    errors["SLO %"] = [(t, 100 * limits["error_rate"] * v) for t, v in span]
-    replicas = sorted({name for h in history for name in h["shares"]})
-    shares: Series = {r: [(h["t"], 100 * float(h["shares"].get(r, 0.0))) for h in history] for r in replicas}
-    if replicas:  # the fair share, and how far from it recovery allows
-        fair = 100 / len(replicas)
-        shares["fair share"] = [(t, fair * v) for t, v in span]
-        shares["fair + allowed skew"] = [(t, (fair + 100 * limits["max_share_skew"]) * v) for t, v in span]
-    return [
-        chart("latency", "Latency percentiles (ms)", latency, markers, "", x_max),
-        chart("errors", "Error rate (%)", errors, markers, "%", x_max),
-        chart("shares", "Each replica's share of traffic (%)", shares, markers, "%", x_max),
+def team_charts(view: dict[str, Any], rules: tuple[AlertRule, ...] | list[AlertRule] = ()) -> list[str]:
+    """The report's charts (scoreboard.report.charts) over the live history: UTC clock axis at
+    round steps, the drill's alert thresholds, firing spans shaded, each alert named in its
+    marker, nothing before traffic. Only what the view already shows is drawn: a team's view
+    has no fault marker until the room's end, the facilitator's has it from the start."""
+    started = view.get("started_at")
+    start = datetime.fromisoformat(started) if started else datetime(1970, 1, 1, tzinfo=UTC)
+    slis = [
+        (
+            float(h["t"]),
+            {
+                "p50": h["p50"],
+                "p95": h["p95"],
+                "p99": h["p99"],
+                "error_rate": h["errors"],
+                "shares": h["shares"],
+                "rate": h.get("rate", 1.0),
+                "audience_affected": h.get("affected", 0.0),
+                "rebuffering": h.get("rebuffering", 0.0),
+            },
+        )
+        for h in view["history"]
     ]
+    events = [
+        Event(
+            i,
+            e["event"],
+            (start + timedelta(seconds=float(e["offset_s"]))).isoformat(),
+            float(e["offset_s"]),
+            e.get("by", ""),
+            e.get("detail", ""),
+            {"rule": e["rule"]} if "rule" in e else {},
+        )
+        for i, e in enumerate(view.get("timeline", []))
+    ]
+    if not started:  # no event yet: no clock to read, only the elapsed axis
+        events = []
+    return charts(slis, events, list(rules))

@@ -16,6 +16,8 @@ table { border-collapse: collapse; } td, th { padding: 0.3rem 0.7rem; border-bot
 .chart { display: block; margin: 0.6rem 0; background: #fafafa; border: 1px solid #ddd; max-width: 100%; height: auto; }
 .title { font-size: 14px; font-weight: 600; } .tick, .legend, .marker-label { font-size: 11px; }
 .axis { stroke: #555; } .marker { stroke: #999; stroke-dasharray: 4 3; } .marker-label { fill: #555; }
+.grid { stroke: #e4e4e4; } .firing { fill: #D55E00; fill-opacity: 0.12; }
+.threshold { stroke: #D55E00; stroke-dasharray: 6 4; } .threshold-label { font-size: 11px; fill: #D55E00; }
 .alert { color: #b00; font-weight: 600; } .ended { color: #070; } .muted { color: #777; }
 #console button, #console input { margin: 0.2rem; font-size: 1rem; } pre { background: #f4f4f4; padding: 0.6rem; }
 .cols { display: flex; gap: 2rem; flex-wrap: wrap; } .cols > div { flex: 1 1 420px; }

@@ -213,6 +213,7 @@ class Room:
                 "error_rate": self.drill.recovery.error_rate,
                 "max_share_skew": self.drill.recovery.max_share_skew,
             },
+            "started_at": team.started_at.isoformat() if team.started_at else None,
             "shell": f"drill shell --team {team.name}",
             "endpoints": team.endpoints,
         }
@@ -330,6 +331,9 @@ class Live:
                         "p99": round(slis.p99_latency_ms, 1),
                         "errors": round(slis.error_rate, 4),
                         "shares": {k: round(v, 3) for k, v in slis.shares.items()},
+                        "rate": round(slis.rate, 1),
+                        "affected": round(slis.audience_affected, 3),
+                        "rebuffering": round(slis.rebuffering_ratio, 3),
                     }
                 )
                 self.room.touch()
@@ -349,7 +353,10 @@ class Live:
         if name in MILESTONES and name not in team.milestones:
             team.milestones[name] = offset
         if name in PUBLIC:
-            team.events.append({"event": name, "offset_s": offset, "by": by, "detail": detail})
+            shown = {"event": name, "offset_s": offset, "by": by, "detail": detail}
+            if name in ("alert_fired", "alert_cleared"):  # which alert: the charts name it and shade its span
+                shown["rule"] = str(data.get("rule", detail))
+            team.events.append(shown)
             if name not in HIDDEN:
                 team.points = score(self.room.store.events(team.run_id), self.room.drill.rubric).points
         self.room.touch()

@@ -16,6 +16,7 @@ from telemetry.monitor import BalancerView, Monitor
 from telemetry.rules import AlertEvent, Alerting
 from telemetry.sinks import Sink, TerminalSink, WebhookSink
 from telemetry.windows import Slis, Window, expected_from_weights
+from traffic.crowd import Crowd
 from traffic.generator import Generator, Target, check_reachable
 from traffic.generator import run as run_loop
 from traffic.playback import Playback, PlayerSpec
@@ -116,8 +117,9 @@ def run_load(
     expected = expected_from_weights(view.weights()) if view is not None else {}
     metrics = MetricsServer(metrics_port) if metrics_port is not None else None
     samples: list[Sample] = []
+    crowd = Crowd(spec.users, seed=spec.seed) if spec.model == "waves" and spec.path is None else None
     monitor = Monitor(
-        Window(spec.window_s, spec.slo_ms, expected, playback(spec)),
+        Window(spec.window_s, spec.slo_ms, expected, playback(spec, crowd)),
         Alerting(rules if rules is not None else default_rules()),
         sinks or [],
         balancer=view,
@@ -133,7 +135,7 @@ def run_load(
             on_sample(sample)
 
     arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
-    audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path, journey=spec.paths)
+    audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path, journey=spec.paths, crowd=crowd)
     generator = Generator(target, arrivals, audience, record, context)
     monitor.in_flight = generator.in_flight
     if view is not None:
@@ -148,11 +150,12 @@ def run_load(
     return LoadResult(report, monitor.events, expected, counts, monitor.latest, samples, monitor.stalls)
 
 
-def playback(spec: LoadSpec) -> Playback | None:
+def playback(spec: LoadSpec, crowd: Crowd | None = None) -> Playback | None:
     """The audience's players: only a streaming audience has them (not a fixed --path)."""
     if spec.path is not None:
         return None
-    return Playback(PlayerSpec(interval_s=spec.users / spec.rps), spec.users)
+    watching = crowd.watching if crowd is not None else None
+    return Playback(PlayerSpec(interval_s=spec.users / spec.rps), spec.users, watching=watching)
 
 
 async def _drive(generator: Generator, monitor: Monitor, stop: Callable[[], bool] | None = None) -> None:

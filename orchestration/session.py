@@ -40,6 +40,7 @@ class Options:
     keep: bool = False
     quiet: bool = False
     level: str | None = None  # overrides the drill file's `level:` (drills.levels)
+    autopilot_watch_s: float = 0.0  # the autopilot watches this long after acknowledging
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,17 @@ class Finished:
 class Responders:
     """Starts the autopilot, if asked for, once the stack is ready (a bus subscriber)."""
 
-    def __init__(self, doors: Doors, store: Store, drill: Drill, run_id: str, autopilot: bool) -> None:
+    def __init__(
+        self, doors: Doors, store: Store, drill: Drill, run_id: str, autopilot: bool, watch_s: float = 0.0
+    ) -> None:
         self.doors, self.store, self.drill, self.run_id, self.wanted = doors, store, drill, run_id, autopilot
+        self.watch_s = watch_s
         self.pilot: Autopilot | None = None
 
     def __call__(self, message: Message) -> None:
         if isinstance(message, Happened) and message.event == "stack_ready" and self.wanted:
-            self.pilot = Autopilot(open_stack(self.doors, self.run_id), self.store, self.drill.time_limit_s)
+            stack = open_stack(self.doors, self.run_id)
+            self.pilot = Autopilot(stack, self.store, self.drill.time_limit_s, self.watch_s)
             self.pilot.start()
 
     def stop(self) -> None:
@@ -101,7 +106,7 @@ def run_drill(
     bus = Bus()
     bus.subscribe(StoreWriter(store, run_id))
     bus.subscribe(Narrator(drill, write, options.reveal, options.quiet))
-    responders = Responders(doors, store, drill, run_id, options.autopilot)
+    responders = Responders(doors, store, drill, run_id, options.autopilot, options.autopilot_watch_s)
     bus.subscribe(responders)
     bus.notice(
         f"run {run_id}: {drill.title} for {team} (seed {seed}); "

@@ -28,8 +28,11 @@ NAME = "autopilot"
 
 
 class Autopilot:
-    def __init__(self, stack: RunStack, store: Store, time_limit_s: float) -> None:
+    def __init__(self, stack: RunStack, store: Store, time_limit_s: float, watch_s: float = 0.0) -> None:
         self.stack = stack
+        # after acknowledging, watch the graphs this long before touching anything (as a person
+        # does before deciding it is more than a blip): lets a demo or a test see the fault's shape
+        self.watch_s = watch_s
         self.store = store
         self.run_id = stack.run_id
         self.time_limit_s = time_limit_s
@@ -64,6 +67,8 @@ class Autopilot:
     def respond(self) -> None:
         self._wait_event("an alert on the timeline", "alert_fired", self.time_limit_s + 120)
         responders.ack(self.store, self.run_id, NAME)
+        if self.watch_s > 0 and self.stopped.wait(self.watch_s):
+            return
         self._rule_out_database()
         findings, state = self._inspect_balancer()
         missing = self._replicas_without_slot()

@@ -67,8 +67,8 @@ def tick_label(value: float, unit: str) -> str:
 
 
 def clock_ticks(x_min: float, x_max: float, count: int = 8) -> list[float]:
-    """Offsets of round clock times (every 5 s, 10 s, 30 s, 1 min ...) between x_min and x_max,
-    given offset 0 is at a whole second (the caller aligns the run's start)."""
+    """Round values (every 5 s, 10 s, 30 s, 1 min ...) between x_min and x_max: with x in epoch
+    seconds, round clock times."""
     span = max(x_max - x_min, 1.0)
     step = next((s for s in CLOCK_STEPS_S if span / s <= count), CLOCK_STEPS_S[-1])
     first = math.ceil(x_min / step) * step
@@ -95,7 +95,7 @@ def chart(
     y_ticks = nice_ticks(max([*values, 1e-9]) * 1.05)
     y_max = y_ticks[-1]
     x_max = max(x_max, x_min + 1.0)
-    shift = (start.timestamp() % 1) if start is not None else 0.0  # offsets of whole clock seconds
+    epoch = start.timestamp() if start is not None else 0.0  # the clock at offset 0
 
     def x(v: float) -> float:
         return round(PAD_L + (WIDTH - PAD_L - PAD_R) * (v - x_min) / (x_max - x_min), 1)
@@ -124,11 +124,11 @@ def chart(
         f'<line x1="{PAD_L}" y1="{HEIGHT - PAD_B}" x2="{WIDTH - PAD_R}" y2="{HEIGHT - PAD_B}" class="axis"/>',
         f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{HEIGHT - PAD_B}" class="axis"/>',
     ]
-    if start is not None:
-        for value in clock_ticks(x_min + shift, x_max + shift):
-            at = start + timedelta(seconds=value - shift)
+    if start is not None:  # ticks at round clock times (:00, :10, ...), whatever second the run began
+        for value in clock_ticks(x_min + epoch, x_max + epoch):
+            at = datetime.fromtimestamp(value, UTC)
             parts.append(
-                f'<text x="{x(value - shift)}" y="{HEIGHT - PAD_B + 16}" class="tick" text-anchor="middle">'
+                f'<text x="{x(value - epoch)}" y="{HEIGHT - PAD_B + 16}" class="tick" text-anchor="middle">'
                 f"{at:%H:%M:%S}</text>"
             )
         parts.append(f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 6}" class="tick" text-anchor="end">UTC</text>')

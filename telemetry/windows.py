@@ -173,7 +173,7 @@ class Window:
             self.playback.advance(now)
             viewing = self.playback.window(since, now)
             hurt = set(viewing.stalled | viewing.left)
-            users |= hurt
+            users |= hurt | viewing.watched  # everyone who watched in the window, answered or not
             rebuffering = viewing.rebuffering_ratio
         return Slis(
             at=now,

@@ -229,7 +229,10 @@ class Generator:
                 if stop is not None and stop():
                     break
                 while offset is not None and t0 + offset <= now and offset < end:  # all that is due
-                    step = audience.next()
+                    step = audience.next(offset)
+                    if step is None:  # that viewer is not watching now
+                        offset = next(offsets, None)
+                        continue
                     job = Job(offset, t0 + offset, step.user, self._request(step.path))
                     conn = self._take_idle() if not waiting else None
                     if conn is not None:

@@ -18,6 +18,7 @@ whole buckets: played and stalled seconds, and who stalled or gave up.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 STARTING, PLAYING, STALLED = 0, 1, 2
@@ -37,7 +38,7 @@ class PlayerSpec:
 
 
 class _Viewer:
-    __slots__ = ("at", "buffer", "segment", "since", "state", "target")
+    __slots__ = ("at", "away", "buffer", "segment", "since", "state", "target")
 
     def __init__(self, segment: float, target: float) -> None:
         self.segment = segment
@@ -46,14 +47,16 @@ class _Viewer:
         self.state = STARTING
         self.since = 0.0  # when the current state began
         self.at = 0.0  # how far this viewer has been advanced
+        self.away = False  # not watching (a crowd's wave left): neither playing nor stalled
 
 
 class _Slot:
     """One bucket's sums."""
 
-    __slots__ = ("left", "played", "stalled", "stalled_s")
+    __slots__ = ("left", "played", "stalled", "stalled_s", "watched")
 
     def __init__(self) -> None:
+        self.watched: set[int] = set()  # viewers who played or stalled in this bucket
         self.played = 0.0
         self.stalled_s = 0.0
         self.stalled: set[int] = set()
@@ -62,12 +65,14 @@ class _Slot:
 
 @dataclass(frozen=True)
 class Viewing:
-    """A window's figures: seconds played and stalled, viewers who stalled, viewers who gave up."""
+    """A window's figures: seconds played and stalled, viewers who stalled, viewers who gave up,
+    and every viewer who watched (played or stalled) in it."""
 
     played_s: float
     stalled_s: float
     stalled: frozenset[int]
     left: frozenset[int]
+    watched: frozenset[int] = frozenset()
 
     @property
     def rebuffering_ratio(self) -> float:
@@ -76,7 +81,15 @@ class Viewing:
 
 
 class Playback:
-    def __init__(self, spec: PlayerSpec, users: int, bucket_s: float = 1 / 16) -> None:
+    def __init__(
+        self,
+        spec: PlayerSpec,
+        users: int,
+        bucket_s: float = 1 / 16,
+        watching: Callable[[int, float], bool] | None = None,
+    ) -> None:
+        """`watching(user, at)`: whether a viewer watches at a moment (traffic.crowd); a viewer
+        who is not is neither playing nor stalled, and starts afresh when back."""
         low, high = spec.segment_s
         self.spec = spec
         self.bucket_s = bucket_s
@@ -85,6 +98,7 @@ class Playback:
         lengths = [low + (high - low) * ((i * 0.6180339887) % 1.0) for i in range(users)]
         self._viewers = [_Viewer(d, d * spec.buffer_segments) for d in lengths]
         self._slots: dict[int, _Slot] = {}
+        self._watching = watching
         self.stalls = 0  # stalls begun
         self.gave_up = 0  # viewers who left after a long stall (or a start that never came)
 
@@ -110,7 +124,7 @@ class Playback:
             return
         v = self._viewers[user]
         self._advance(user, v, now)
-        if not ok:
+        if not ok or v.away:
             return
         interval = self.spec.interval_s
         media = v.segment if latency <= interval else v.segment * interval / latency
@@ -130,6 +144,8 @@ class Playback:
         if now <= start:
             return
         v.at = now
+        if self._watching is not None and self._away(v, user, now):
+            return
         if v.state == PLAYING:
             if v.buffer >= now - start:
                 v.buffer -= now - start
@@ -148,6 +164,17 @@ class Playback:
             self._slot(give_up).left.add(user)
             v.buffer, v.state, v.since = 0.0, STARTING, give_up
 
+    def _away(self, v: _Viewer, user: int, now: float) -> bool:
+        """True while `user` is not watching; on coming back, a fresh start from `now`."""
+        assert self._watching is not None
+        if not self._watching(user, now):
+            v.away, v.buffer, v.state, v.since = True, 0.0, STARTING, now
+            return True
+        if v.away:
+            v.away, v.since = False, now
+            return True
+        return False
+
     def _slot(self, at: float) -> _Slot:
         key = math.floor(at / self.bucket_s)
         slot = self._slots.get(key)
@@ -163,6 +190,7 @@ class Playback:
             slot = self._slots.get(key)
             if slot is None:
                 slot = self._slots[key] = _Slot()
+            slot.watched.add(user)
             if stalled:
                 slot.stalled_s += edge - start
                 slot.stalled.add(user)
@@ -178,10 +206,12 @@ class Playback:
         played = stalled_s = 0.0
         stalled: set[int] = set()
         left: set[int] = set()
+        watched: set[int] = set()
         for key, slot in self._slots.items():
             if first < key <= last:
                 played += slot.played
                 stalled_s += slot.stalled_s
                 stalled |= slot.stalled
                 left |= slot.left
-        return Viewing(played, stalled_s, frozenset(stalled), frozenset(left))
+                watched |= slot.watched
+        return Viewing(played, stalled_s, frozenset(stalled), frozenset(left), frozenset(watched))

@@ -10,7 +10,9 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MODELS = ("constant", "poisson")
+from traffic.crowd import Crowd
+
+MODELS = ("constant", "poisson", "waves")  # waves: poisson sends, a crowd that comes and goes
 # The app's catalog (stack/images/app/server.py); a journey streams segments of one title.
 TITLES = ("ocean-drift", "night-shift", "city-lights", "the-long-tango", "mountain-echo")
 
@@ -35,11 +37,11 @@ class Arrivals:
         return int(self.rate * self.duration_s)
 
     def offsets(self) -> Iterator[float]:
-        if self.model == "constant":
+        if self.model == "constant":  # waves thin poisson by who watches (Audience.next)
             for i in range(self.expected):
                 yield i / self.rate
             return
-        rng = random.Random(self.seed)
+        rng = random.Random(self.seed)  # poisson, and waves' full audience
         at = rng.expovariate(self.rate)
         cap = 2 * self.expected + 100  # bounded in count even for an unlucky draw
         while at < self.duration_s and cap > 0:
@@ -57,8 +59,8 @@ class Step:
 class Audience:
     """`users` viewers, each on a journey: browse the catalog, stream `segments` of a title, repeat.
 
-    Requests go to users in turn, so every user is active all through a load and the share of
-    the audience affected in a window means what it says.
+    Requests go to users in turn, so every user is active all through a load (or, with a
+    `crowd`, while watching) and the share of the audience affected in a window means what it says.
 
     `journey` (a team's own app, `stack.app.paths`) replaces the reference app's pages: a viewer
     arriving asks for journey[0] (as it browses the catalog), then for the rest in turn as its
@@ -71,6 +73,7 @@ class Audience:
         seed: int = 0,
         fixed_path: str | None = None,
         journey: tuple[str, ...] = (),
+        crowd: Crowd | None = None,
     ) -> None:
         if users < 1:
             raise ValueError("an audience needs at least one user")
@@ -82,10 +85,15 @@ class Audience:
         self._position = [0] * users  # 0: browse next; k >= 1: stream segment k next
         self._title = [self._rng.choice(TITLES) for _ in range(users)]
         self._turn = 0
+        self.crowd = crowd
 
-    def next(self) -> Step:
+    def next(self, at: float = 0.0) -> Step | None:
+        """The request due `at` seconds in: the next viewer's in turn, or None when that
+        viewer is not watching then (a crowd's wave has left): nothing is sent."""
         user = self._turn % self.users
         self._turn += 1
+        if self.crowd is not None and not self.crowd.watching(user, at):
+            return None
         if self._fixed is not None:
             return Step(user, self._fixed)
         position = self._position[user]

@@ -45,6 +45,7 @@ def fidelity(store: Store, result: dict[str, Any]) -> dict[str, Any]:
         elif high and r["p95"] < 2 * baseline:
             high, swings = False, swings + 1
     span = max(end - fault, 1.0)
+    fixed = at.get("diagnosed", end)  # the autopilot repairs right after it diagnoses
     return {
         "fault": result["fault"],
         "first_alert": alerts[0]["data"].get("rule") if alerts else None,
@@ -57,7 +58,26 @@ def fidelity(store: Store, result: dict[str, Any]) -> dict[str, Any]:
         "fault_s": round(span, 1),
         "swings": swings,
         "swings_per_min": round(swings * 60 / span, 1),
+        "episodes": episodes([r.get("audience_affected", 0.0) for t, r in rows if fault <= t <= fixed]),
     }
+
+
+# Intermittent, measurably: the share of viewers affected rises above EPISODE_HIGH and falls
+# back below EPISODE_LOW, again and again, while the fault is still in effect (stored SLIs,
+# one a second, each over a 5 s window). A flat wall counts one rise and no fall.
+EPISODE_HIGH, EPISODE_LOW, EPISODES = 0.12, 0.04, 2
+WATCH_S = "40"  # the autopilot watches this long before acting: two of the audience's waves and troughs
+
+
+def episodes(affected: list[float]) -> int:
+    """How many times the affected share went above EPISODE_HIGH and came back below EPISODE_LOW."""
+    count, high = 0, False
+    for share in affected:
+        if not high and share > EPISODE_HIGH:
+            high = True
+        elif high and share < EPISODE_LOW:
+            high, count = False, count + 1
+    return count
 
 
 def keep(row: dict[str, Any]) -> None:
@@ -132,8 +152,10 @@ def assert_gone(engine: DockerEngine, run_id: str) -> None:
 def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, variant: dict[str, Any]) -> None:
     done = drill_cli(
         "run",
-        str(fast_drill(tmp_path, [variant])),
+        str(fast_drill(tmp_path, [variant], time_limit_s=120)),  # a wave may come 20 s after the fault
         "--autopilot",
+        "--autopilot-watch",
+        WATCH_S,
         "--json",
         "--quiet",
         "--seed",
@@ -151,7 +173,7 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     assert firsts == sorted(firsts), seen
     scores = result["scores"]
     assert 0 < scores["tt_detect_s"] < 30 and scores["tt_detect_s"] <= scores["tt_diagnose_s"]
-    assert scores["tt_mitigate_s"] < scores["tt_resolve_s"] < 90
+    assert scores["tt_mitigate_s"] < scores["tt_resolve_s"] < 90 + float(WATCH_S)
     assert scores["red_herrings"] == 0 and scores["points"] > 0
     by = {e["event"]: e["by"] for e in result["timeline"]}
     assert by["acknowledged"] == by["diagnosed"] == "autopilot" and by["mitigated"] == "drill"
@@ -161,28 +183,22 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     assert 0.2 <= felt["worst_affected"] <= 0.6, felt
     # latency first, as in the postmortem: overload queues (up to 2 s) before it is refused
     assert felt["first_alert"] == "high-latency" and felt["p95_peak_ms"] >= 5 * felt["p95_baseline_ms"], felt
+    # intermittent, as the postmortem's: each wave of the audience tips the short stack over, and
+    # it recovers between waves while the fault is still there
+    assert felt["episodes"] >= EPISODES, felt
+    if variant["fault"] == "lb.tango":  # and the rollercoaster: p95 above 5x the baseline and back below 2x
+        assert felt["swings_per_min"] >= 2, felt  # with each wave that meets a lead (waves: every 17-21 s)
 
 
-def test_tango_is_a_rollercoaster_and_nobody_responding_times_out_reverts_and_removes(
-    engine: DockerEngine, tmp_path: Path
-) -> None:
-    """lb.tango left alone for 75 s: p95 rises above 5x the baseline and falls back below 2x
-    at least three times a minute, and a quarter to a half of the viewers are hurt at the worst.
-    Nobody responds, so the run times out, reverts the fault and leaves nothing (one whole drill
-    for both: it used to be a second one, with lb.weights-skew and a 10 s limit)."""
-    tango = next(v for v in VARIANTS if v["fault"] == "lb.tango")
-    drill = fast_drill(tmp_path, [tango], time_limit_s=75)
-    done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=200)
+def test_nobody_responds_times_out_reverts_and_removes(engine: DockerEngine, tmp_path: Path) -> None:
+    drill = fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=10)
+    done = drill_cli("run", str(drill), "--json", "--quiet", "--db", str(tmp_path / "d.db"), timeout=180)
     assert done.returncode == 1, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert result["outcome"] == "timeout"
     timeout = next(e for e in result["timeline"] if e["event"] == "timeout")
-    assert "the fault was reverted lb.tango" in timeout["detail"]
+    assert "the fault was reverted lb.weights-skew" in timeout["detail"]
     assert result["scores"]["tt_mitigate_s"] is None
-    felt = fidelity(timeline.open_store(tmp_path / "d.db"), result)
-    keep({**felt, "run": "tango for 75 s, nobody responding"})
-    assert felt["swings_per_min"] >= 3 and felt["first_alert"] == "high-latency", felt
-    assert 0.2 <= felt["worst_affected"] <= 0.6, felt
     assert_gone(engine, result["run_id"])
 
 

@@ -132,7 +132,10 @@ def test_a_game_day_of_five_teams_in_a_real_browser(
         )
         team_view = browsers()
         team_view.get(f"{serving.url}/team?token={room.teams[CONSOLE].token}")
-        wait("the team view's charts", lambda: len(team_view.find_elements(By.CSS_SELECTOR, "svg.chart")) == 3, 10)
+        wait("the team view's charts", lambda: len(team_view.find_elements(By.CSS_SELECTOR, "svg.chart")) == 4, 10)
+        latency = team_view.find_element(By.CSS_SELECTOR, 'svg[data-chart="latency"]').get_attribute("outerHTML") or ""
+        assert ">UTC</text>" in latency and 'data-marker="alert fired: ' in latency and "data-threshold" in latency
+        assert "fault injected" not in latency, "the team's chart does not show when the fault landed"
         team_view.find_element(By.ID, "ack").click()
         took = wait(
             "the acknowledge on the room view", lambda: "acknowledged" in cell(room_view, CONSOLE, "milestones"), 2.0
