@@ -48,12 +48,13 @@ postgres:
 
 # The whole suite: lint, unit tests, the PostgreSQL store tests and the Docker-backed tests, none skipped. First the
 # whole-drill files (marker side_by_side, tests/integration/conftest.py) on TEST_WORKERS
-# pytest-xdist workers, a file each at a time: they mostly wait on their drills' phases and
+# pytest-xdist workers, a test each at a time (a file's tests together where they share a module
+# fixture): they mostly wait on their drills' phases and
 # each keeps to its own stack, DRILL_HOME and labels. Then the rest alone: their shares within
 # 5% and latency thresholds do not share the machine. TEST_WORKERS=0: all in one process.
 TEST_WORKERS ?= 2
 test: setup browser postgres lint
-	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m side_by_side -n $(TEST_WORKERS) --dist loadfile; first=$$?; \
+	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m side_by_side -n $(TEST_WORKERS) --dist loadgroup; first=$$?; \
 	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m "not side_by_side"; rest=$$?; \
 	[ $$first = 0 ] && [ $$rest = 0 ]
 
