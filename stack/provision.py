@@ -214,6 +214,24 @@ def up(doors: Doors, spec: StackSpec, progress: Progress, run_id: str | None = N
 def _abandon(doors: Doors, p: Provisioning) -> None:
     if p.run.exists():
         down(doors, p.run.run_id)
+        _sweep_stragglers(doors, p.run.run_id)
+
+
+STRAGGLERS_QUIET_S = 2.0  # nothing of the run seen for this long: gone
+STRAGGLERS_DEADLINE_S = 15.0
+
+
+def _sweep_stragglers(doors: Doors, run_id: str) -> None:
+    """compose stopped mid-up (Ctrl-C, a failed step) may have had a container create in flight:
+    the daemon finishes it after the first sweep, and a "created" container is left behind.
+    Sweep again whatever appears, until nothing has for STRAGGLERS_QUIET_S (bounded)."""
+    clock = doors.clock
+    start = quiet_since = clock.now()
+    while clock.now() - quiet_since < STRAGGLERS_QUIET_S and clock.now() - start < STRAGGLERS_DEADLINE_S:
+        if doors.runtime.leftovers(run_id):
+            doors.runtime.reap(run_id)
+            quiet_since = clock.now()
+        clock.sleep(0.25)
 
 
 def down(doors: Doors, run_id: str) -> Reaped:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from doors.fakes import fake_doors
+from doors.runtime import ContainerInfo, Reaped
 from drills.errors import DrillError, StackTimeout
 from orchestration import teardown
 from stack import provision
@@ -51,6 +52,31 @@ def test_a_stack_that_never_gets_healthy_times_out_saying_what_it_saw_and_leaves
         provision.up(doors, StackSpec(replicas=2), progress=lambda line: None)
     assert runtime.containers() == [], "a failed up takes its containers down"
     assert not any((tmp_path / "runs").iterdir()), "and its run directory"
+
+
+def test_a_container_whose_create_was_in_flight_when_up_failed_is_swept_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose killed mid-up can have a create in flight: the daemon finishes it after the sweep."""
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path))
+    broken = provision.haproxy_template().replace("default-server check", "default-server check port 8081")
+    monkeypatch.setattr(provision, "haproxy_template", lambda: broken)
+    doors, runtime = fake_doors()
+    runtime.images = {tag: {} for tag in IMAGES.values()}
+    first_reap = runtime.reap
+
+    def reap_then_a_straggler_lands(run_id: str | None) -> Reaped:
+        reaped = first_reap(run_id)
+        if run_id and not runtime.actions.count("straggler"):
+            runtime.actions.append("straggler")
+            late = ContainerInfo(f"drill-{run_id}_app3_1", "app3", run_id, "created", None, (), "t9")
+            runtime.containers_by_run[run_id] = {"app3": late}
+        return reaped
+
+    monkeypatch.setattr(runtime, "reap", reap_then_a_straggler_lands)
+    with pytest.raises(StackTimeout):
+        provision.up(doors, StackSpec(replicas=2), progress=lambda line: None)
+    assert "straggler" in runtime.actions and runtime.containers() == [], "the late container is swept as well"
 
 
 def test_down_after_a_crash_reverts_the_fault_then_removes_everything(
