@@ -53,30 +53,35 @@ def team_payload(room: Room, name: str, truth: bool) -> dict[str, Any]:
     return view
 
 
-def build(room: Room) -> Starlette:
-    def truth(request: Request) -> bool:
-        return room.is_facilitator(token_of(request))
+class Api:
+    """The server's handlers over one Room: who may see and do what is decided here and in the Room."""
 
-    def team_or_403(request: Request) -> tuple[str | None, Response | None]:
+    def __init__(self, room: Room) -> None:
+        self.room = room
+
+    def truth(self, request: Request) -> bool:
+        return self.room.is_facilitator(token_of(request))
+
+    def team_or_403(self, request: Request) -> tuple[str | None, Response | None]:
         name = request.path_params["team"]
-        if name not in room.teams:
+        if name not in self.room.teams:
             return None, JSONResponse({"error": f"no team {name!r}"}, status_code=404)
-        if not room.may_see(token_of(request), name):
+        if not self.room.may_see(token_of(request), name):
             return None, forbidden()
         return name, None
 
-    async def stream(request: Request, payload: Callable[[], dict[str, Any]]) -> StreamingResponse:
+    async def stream(self, request: Request, payload: Callable[[], dict[str, Any]]) -> StreamingResponse:
         async def events() -> AsyncIterator[str]:
             seen = -1
-            while not room.closed and not await request.is_disconnected():
-                version = room.version
+            while not self.room.closed and not await request.is_disconnected():
+                version = self.room.version
                 if version != seen:
                     seen = version
                     yield f"data: {json.dumps(payload())}\n\n"
                     await asyncio.sleep(PUSH_EVERY_S)
                 else:
-                    await anyio.to_thread.run_sync(room.wait, seen, 1.0)
-                    if room.version == seen:
+                    await anyio.to_thread.run_sync(self.room.wait, seen, 1.0)
+                    if self.room.version == seen:
                         yield ": keep-alive\n\n"
 
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -84,77 +89,77 @@ def build(room: Room) -> Starlette:
 
     # Pages ------------------------------------------------------------------------
 
-    async def room_page(request: Request) -> Response:
+    async def room_page(self, request: Request) -> Response:
         return HTMLResponse(pages.room())
 
-    async def team_page(request: Request) -> Response:
-        name = room.team_of(token_of(request))
+    async def team_page(self, request: Request) -> Response:
+        name = self.room.team_of(token_of(request))
         if name is None:
             return forbidden("a team's join token is needed: /team?token=T")
         return HTMLResponse(pages.team(name))
 
-    async def facilitator_page(request: Request) -> Response:
-        if not truth(request):
+    async def facilitator_page(self, request: Request) -> Response:
+        if not self.truth(request):
             return forbidden("the facilitator's token is needed")
-        return HTMLResponse(pages.facilitator([t for t in room.teams]))
+        return HTMLResponse(pages.facilitator([t for t in self.room.teams]))
 
     # API --------------------------------------------------------------------------
 
-    async def api_room(request: Request) -> Response:
-        return JSONResponse(room_payload(room, truth(request)))
+    async def api_room(self, request: Request) -> Response:
+        return JSONResponse(room_payload(self.room, self.truth(request)))
 
-    async def api_room_stream(request: Request) -> Response:
-        facts = truth(request)
-        return await stream(request, lambda: room_payload(room, facts))
+    async def api_room_stream(self, request: Request) -> Response:
+        facts = self.truth(request)
+        return await self.stream(request, lambda: room_payload(self.room, facts))
 
-    async def api_me(request: Request) -> Response:
+    async def api_me(self, request: Request) -> Response:
         token = token_of(request)
-        if room.is_facilitator(token):
+        if self.room.is_facilitator(token):
             return JSONResponse({"role": "facilitator", "team": None})
-        name = room.team_of(token)
+        name = self.room.team_of(token)
         if name is None:
             return forbidden("unknown token")
-        return JSONResponse({"role": "team", "team": name, "run_id": room.teams[name].run_id})
+        return JSONResponse({"role": "team", "team": name, "run_id": self.room.teams[name].run_id})
 
-    async def api_team(request: Request) -> Response:
-        name, refused = team_or_403(request)
+    async def api_team(self, request: Request) -> Response:
+        name, refused = self.team_or_403(request)
         if refused or name is None:
             return refused or forbidden()
-        return JSONResponse(team_payload(room, name, truth(request)))
+        return JSONResponse(team_payload(self.room, name, self.truth(request)))
 
-    async def api_team_stream(request: Request) -> Response:
-        name, refused = team_or_403(request)
+    async def api_team_stream(self, request: Request) -> Response:
+        name, refused = self.team_or_403(request)
         if refused or name is None:
             return refused or forbidden()
-        facts = truth(request)
-        return await stream(request, lambda: team_payload(room, name, facts))
+        facts = self.truth(request)
+        return await self.stream(request, lambda: team_payload(self.room, name, facts))
 
-    async def api_timeline(request: Request) -> Response:
-        name, refused = team_or_403(request)
+    async def api_timeline(self, request: Request) -> Response:
+        name, refused = self.team_or_403(request)
         if refused or name is None:
             return refused or forbidden()
-        return JSONResponse(room.team_view(name, truth(request))["timeline"])
+        return JSONResponse(self.room.team_view(name, self.truth(request))["timeline"])
 
-    async def api_act(request: Request) -> Response:
+    async def api_act(self, request: Request) -> Response:
         name = request.path_params["team"]
         action = request.path_params["action"]
-        if name not in room.teams or action not in ACTIONS:
+        if name not in self.room.teams or action not in ACTIONS:
             return JSONResponse({"error": f"no such team or action: {name}/{action}"}, status_code=404)
-        if room.team_of(token_of(request)) != name:  # only the team's own token acts for it
+        if self.room.team_of(token_of(request)) != name:  # only the team's own token acts for it
             return forbidden("only this team's token acts for it")
         body = await _body(request)
         by = str(body.get("by") or f"{name}-console")
         try:
             result = await anyio.to_thread.run_sync(
-                lambda: room.act(name, action, by, str(body.get("text", "")), str(body.get("detail", "")))
+                lambda: self.room.act(name, action, by, str(body.get("text", "")), str(body.get("detail", "")))
             )
         except DrillError as exc:
             return JSONResponse({"error": str(exc)}, status_code=409 if exc.exit_code != 2 else 400)
-        room.touch()
+        self.room.touch()
         return JSONResponse(result)
 
-    async def api_truth(request: Request) -> Response:
-        if not truth(request):
+    async def api_truth(self, request: Request) -> Response:
+        if not self.truth(request):
             return forbidden("the fault, seed and moment are the facilitator's")
         return JSONResponse(
             {
@@ -164,81 +169,84 @@ def build(room: Room) -> Starlette:
                     "seed": t.seed,
                     "run_id": t.run_id,
                 }
-                for t in room.teams.values()
+                for t in self.room.teams.values()
             }
         )
 
-    async def api_results(request: Request) -> Response:
-        if not truth(request):
+    async def api_results(self, request: Request) -> Response:
+        if not self.truth(request):
             return forbidden("the results are the facilitator's")
-        return JSONResponse(await anyio.to_thread.run_sync(room.results))
+        return JSONResponse(await anyio.to_thread.run_sync(self.room.results))
 
-    async def api_report(request: Request) -> Response:
-        return await record(request, "report")
+    async def api_report(self, request: Request) -> Response:
+        return await self.record(request, "report")
 
-    async def api_postmortem(request: Request) -> Response:
-        return await record(request, "postmortem")
+    async def api_postmortem(self, request: Request) -> Response:
+        return await self.record(request, "postmortem")
 
-    async def api_reveal(request: Request) -> Response:
-        if not truth(request):
+    async def api_reveal(self, request: Request) -> Response:
+        if not self.truth(request):
             return forbidden("only the facilitator reveals")
-        room.reveal()
-        return JSONResponse({"done": "reveal", "over": room.over})
+        self.room.reveal()
+        return JSONResponse({"done": "reveal", "over": self.room.over})
 
-    async def record(request: Request, kind: str) -> Response:
-        name, refused = team_or_403(request)
+    async def record(self, request: Request, kind: str) -> Response:
+        name, refused = self.team_or_403(request)
         if refused or name is None:
             return refused or forbidden()
-        if not truth(request) and not room.over:
+        if not self.truth(request) and not self.room.over:
             return forbidden("a team's report opens once the game day has ended")
-        if not room.teams[name].ended:
+        if not self.room.teams[name].ended:
             return JSONResponse({"error": f"team {name} is still running"}, status_code=409)
         if kind == "report":
-            return HTMLResponse(await anyio.to_thread.run_sync(room.report_html, name))
-        return PlainTextResponse(await anyio.to_thread.run_sync(room.postmortem_md, name))
+            return HTMLResponse(await anyio.to_thread.run_sync(self.room.report_html, name))
+        return PlainTextResponse(await anyio.to_thread.run_sync(self.room.postmortem_md, name))
 
-    async def api_control(request: Request) -> Response:
-        if not truth(request):
+    async def api_control(self, request: Request) -> Response:
+        if not self.truth(request):
             return forbidden("only the facilitator starts, aborts, extends or reveals")
         what = request.path_params["what"]
         name = request.path_params["team"]
-        if name not in room.teams:
+        if name not in self.room.teams:
             return JSONResponse({"error": f"no team {name!r}"}, status_code=404)
         body = await _body(request)
         try:
             if what == "start":
-                room.start(name)
+                self.room.start(name)
             elif what == "abort":
-                room.abort(name)
+                self.room.abort(name)
             elif what == "extend":
-                room.extend(name, float(body.get("seconds", 60)))
+                self.room.extend(name, float(body.get("seconds", 60)))
             else:
                 return JSONResponse({"error": f"no such control: {what}"}, status_code=404)
         except (DrillError, ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        room.touch()
+        self.room.touch()
         return JSONResponse({"done": what, "team": name})
 
-    routes = [
-        Route("/", room_page),
-        Route("/team", team_page),
-        Route("/facilitator", facilitator_page),
-        Route("/api/room", api_room),
-        Route("/api/room/stream", api_room_stream),
-        Route("/api/me", api_me),
-        Route("/api/truth", api_truth),
-        Route("/api/results", api_results),
-        Route("/api/reveal", api_reveal, methods=["POST"]),
-        Route("/api/teams/{team}", api_team),
-        Route("/api/teams/{team}/stream", api_team_stream),
-        Route("/api/teams/{team}/timeline", api_timeline),
-        Route("/api/teams/{team}/report", api_report),
-        Route("/api/teams/{team}/postmortem", api_postmortem),
-        Route("/api/teams/{team}/control/{what}", api_control, methods=["POST"]),
-        Route("/api/teams/{team}/{action}", api_act, methods=["POST"]),
-    ]
-    app = Starlette(routes=routes)
-    return app
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.room_page),
+            Route("/team", self.team_page),
+            Route("/facilitator", self.facilitator_page),
+            Route("/api/room", self.api_room),
+            Route("/api/room/stream", self.api_room_stream),
+            Route("/api/me", self.api_me),
+            Route("/api/truth", self.api_truth),
+            Route("/api/results", self.api_results),
+            Route("/api/reveal", self.api_reveal, methods=["POST"]),
+            Route("/api/teams/{team}", self.api_team),
+            Route("/api/teams/{team}/stream", self.api_team_stream),
+            Route("/api/teams/{team}/timeline", self.api_timeline),
+            Route("/api/teams/{team}/report", self.api_report),
+            Route("/api/teams/{team}/postmortem", self.api_postmortem),
+            Route("/api/teams/{team}/control/{what}", self.api_control, methods=["POST"]),
+            Route("/api/teams/{team}/{action}", self.api_act, methods=["POST"]),
+        ]
+
+
+def build(room: Room) -> Starlette:
+    return Starlette(routes=Api(room).routes())
 
 
 async def _body(request: Request) -> dict[str, Any]:
