@@ -75,6 +75,21 @@ def clock_ticks(x_min: float, x_max: float, count: int = 8) -> list[float]:
     return [float(v) for v in range(int(first), int(x_max) + 1, step)]
 
 
+@dataclass(frozen=True)
+class Frame:
+    """A chart's plot area: maps offsets (seconds) and values to SVG coordinates."""
+
+    x_min: float
+    x_max: float
+    y_max: float
+
+    def x(self, v: float) -> float:
+        return round(PAD_L + (WIDTH - PAD_L - PAD_R) * (v - self.x_min) / (self.x_max - self.x_min), 1)
+
+    def y(self, v: float) -> float:
+        return round(HEIGHT - PAD_B - (HEIGHT - PAD_T - PAD_B) * v / self.y_max, 1)
+
+
 def chart(
     name: str,
     title: str,
@@ -93,67 +108,92 @@ def chart(
     thresholds = thresholds or []
     values = [y for points in series.values() for _, y in points] + [t.value for t in thresholds]
     y_ticks = nice_ticks(max([*values, 1e-9]) * 1.05)
-    y_max = y_ticks[-1]
-    x_max = max(x_max, x_min + 1.0)
-    epoch = start.timestamp() if start is not None else 0.0  # the clock at offset 0
-
-    def x(v: float) -> float:
-        return round(PAD_L + (WIDTH - PAD_L - PAD_R) * (v - x_min) / (x_max - x_min), 1)
-
-    def y(v: float) -> float:
-        return round(HEIGHT - PAD_B - (HEIGHT - PAD_T - PAD_B) * v / y_max, 1)
-
+    frame = Frame(x_min, max(x_max, x_min + 1.0), y_ticks[-1])
     parts = [
         f'<svg class="chart" data-chart="{name}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
         f'height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}">',
         f'<text x="{PAD_L}" y="18" class="title">{escape(title)}</text>',
+        *_spans(frame, spans or []),
+        *_y_axis(frame, y_ticks, unit),
+        *_x_axis(frame, start),
+        *_threshold_lines(frame, thresholds),
+        *_markers(frame, markers),
+        *_series(frame, series),
+        "</svg>",
     ]
-    for begin, end, rule in spans or []:
-        lo, hi = max(begin, x_min), min(end, x_max)
+    return "\n".join(parts)
+
+
+def _spans(frame: Frame, spans: list[tuple[float, float, str]]) -> list[str]:
+    parts = []
+    for begin, end, rule in spans:
+        lo, hi = max(begin, frame.x_min), min(end, frame.x_max)
         if hi > lo:
             parts.append(
-                f'<rect x="{x(lo)}" y="{PAD_T}" width="{round(x(hi) - x(lo), 1)}" height="{HEIGHT - PAD_T - PAD_B}" '
+                f'<rect x="{frame.x(lo)}" y="{PAD_T}" width="{round(frame.x(hi) - frame.x(lo), 1)}" '
+                f'height="{HEIGHT - PAD_T - PAD_B}" '
                 f'class="firing" data-firing="{escape(rule)}"><title>{escape(rule)} firing</title></rect>'
             )
-    for value in y_ticks:
-        parts.append(f'<line x1="{PAD_L}" y1="{y(value)}" x2="{WIDTH - PAD_R}" y2="{y(value)}" class="grid"/>')
+    return parts
+
+
+def _y_axis(frame: Frame, ticks: list[float], unit: str) -> list[str]:
+    parts = []
+    for value in ticks:
+        y = frame.y(value)
+        parts.append(f'<line x1="{PAD_L}" y1="{y}" x2="{WIDTH - PAD_R}" y2="{y}" class="grid"/>')
         parts.append(
-            f'<text x="{PAD_L - 6}" y="{y(value) + 4}" class="tick" text-anchor="end">{tick_label(value, unit)}</text>'
+            f'<text x="{PAD_L - 6}" y="{y + 4}" class="tick" text-anchor="end">{tick_label(value, unit)}</text>'
         )
-    parts += [
+    return [
+        *parts,
         f'<line x1="{PAD_L}" y1="{HEIGHT - PAD_B}" x2="{WIDTH - PAD_R}" y2="{HEIGHT - PAD_B}" class="axis"/>',
         f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{HEIGHT - PAD_B}" class="axis"/>',
     ]
-    if start is not None:  # ticks at round clock times (:00, :10, ...), whatever second the run began
-        for value in clock_ticks(x_min + epoch, x_max + epoch):
-            at = datetime.fromtimestamp(value, UTC)
-            parts.append(
-                f'<text x="{x(value - epoch)}" y="{HEIGHT - PAD_B + 16}" class="tick" text-anchor="middle">'
-                f"{at:%H:%M:%S}</text>"
-            )
-        parts.append(f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 6}" class="tick" text-anchor="end">UTC</text>')
-    else:
-        for value in clock_ticks(x_min, x_max):
-            parts.append(
-                f'<text x="{x(value)}" y="{HEIGHT - PAD_B + 16}" class="tick" text-anchor="middle">{value:.0f}s</text>'
-            )
-    for t in thresholds:
-        if t.value <= y_max:
-            parts.append(
-                f'<line x1="{PAD_L}" y1="{y(t.value)}" x2="{WIDTH - PAD_R}" y2="{y(t.value)}" class="threshold" '
-                f'data-threshold="{escape(t.label)}"/><text x="{WIDTH - PAD_R - 4}" y="{y(t.value) - 4}" '
-                f'class="threshold-label" text-anchor="end">{escape(t.label)}</text>'
-            )
-    label_xs = label_positions([x(offset) + 3 for offset, _ in markers])
-    for (offset, label), lx in zip(markers, label_xs, strict=True):
-        parts.append(
-            f'<line x1="{x(offset)}" y1="{PAD_T}" x2="{x(offset)}" y2="{HEIGHT - PAD_B}" class="marker" '
-            f'data-marker="{escape(label)}"/><text x="{lx}" y="{PAD_T + 10}" class="marker-label" '
-            f'transform="rotate(90 {lx} {PAD_T + 10})">{escape(label)}</text>'
-        )
+
+
+def _x_axis(frame: Frame, start: datetime | None) -> list[str]:
+    """Ticks at round clock times (:00, :10, ...) whatever second the run began; seconds without a start."""
+    below = HEIGHT - PAD_B + 16
+    if start is None:
+        return [
+            f'<text x="{frame.x(value)}" y="{below}" class="tick" text-anchor="middle">{value:.0f}s</text>'
+            for value in clock_ticks(frame.x_min, frame.x_max)
+        ]
+    epoch = start.timestamp()  # the clock at offset 0
+    parts = [
+        f'<text x="{frame.x(value - epoch)}" y="{below}" class="tick" text-anchor="middle">'
+        f"{datetime.fromtimestamp(value, UTC):%H:%M:%S}</text>"
+        for value in clock_ticks(frame.x_min + epoch, frame.x_max + epoch)
+    ]
+    return [*parts, f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 6}" class="tick" text-anchor="end">UTC</text>']
+
+
+def _threshold_lines(frame: Frame, thresholds: list[Threshold]) -> list[str]:
+    return [
+        f'<line x1="{PAD_L}" y1="{frame.y(t.value)}" x2="{WIDTH - PAD_R}" y2="{frame.y(t.value)}" class="threshold" '
+        f'data-threshold="{escape(t.label)}"/><text x="{WIDTH - PAD_R - 4}" y="{frame.y(t.value) - 4}" '
+        f'class="threshold-label" text-anchor="end">{escape(t.label)}</text>'
+        for t in thresholds
+        if t.value <= frame.y_max
+    ]
+
+
+def _markers(frame: Frame, markers: list[tuple[float, str]]) -> list[str]:
+    label_xs = label_positions([frame.x(offset) + 3 for offset, _ in markers])
+    return [
+        f'<line x1="{frame.x(offset)}" y1="{PAD_T}" x2="{frame.x(offset)}" y2="{HEIGHT - PAD_B}" class="marker" '
+        f'data-marker="{escape(label)}"/><text x="{lx}" y="{PAD_T + 10}" class="marker-label" '
+        f'transform="rotate(90 {lx} {PAD_T + 10})">{escape(label)}</text>'
+        for (offset, label), lx in zip(markers, label_xs, strict=True)
+    ]
+
+
+def _series(frame: Frame, series: Series) -> list[str]:
+    parts = []
     for i, (label, points) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
-        coords = " ".join(f"{x(px)},{y(py)}" for px, py in points)
+        coords = " ".join(f"{frame.x(px)},{frame.y(py)}" for px, py in points)
         parts.append(
             f'<polyline data-series="{escape(label)}" points="{coords}" fill="none" stroke="{colour}" '
             f'stroke-width="1.6"/>'
@@ -162,8 +202,7 @@ def chart(
             f'<text x="{WIDTH - PAD_R - 110 * (len(series) - i)}" y="18" fill="{colour}" class="legend">'
             f"&#9632; {escape(label)}</text>"
         )
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return parts
 
 
 def label_positions(wanted: list[float], gap: float = LABEL_GAP) -> list[float]:
