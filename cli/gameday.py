@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import typer
 
 from cli.common import DB, DRILLS_DIR, database, doors, typer_app
 from drills import levels
-from drills.errors import Terminated
 from orchestration import gameday
 
 gameday_app = typer_app(help="A game day: many teams, one room, one facilitator.", no_args_is_help=True)
@@ -52,24 +50,9 @@ def run(
         levels.check(level) if level is not None else None,
     )
     room, _ = gameday.plan(options, doors(), database(db))
-    from facilitator.serve import Serving  # Starlette and uvicorn: only for a game day
+    from facilitator.serve import host_gameday  # Starlette and uvicorn: only for a game day
 
-    serving = Serving(room, host, port).start()
-    url = serving.url
-    _say(f"game day {room.gameday}: {room.drill.title}, teams {', '.join(room.teams)}")
-    _say(f"  room view (projector): {url}/")
-    _say(f"  facilitator (keep it to yourself): {url}/facilitator?token={room.facilitator_token}")
-    for t in room.teams.values():
-        _say(f"  team {t.name}: {url}/team?token={t.token}   CLI: drill --server {url} --token {t.token} ack")
-    try:
-        gameday.run_all(room, doors(), keep, hold=hold)
-        if linger > 0:
-            _say(f"the game day is over; serving the results for {linger:g}s (Ctrl-C to stop)")
-            time.sleep(linger)
-    except (KeyboardInterrupt, Terminated):  # run_all has aborted every team and waited for each
-        _say("interrupted: every team's run was aborted, its fault reverted and its stack removed")
-    finally:
-        serving.stop()
+    host_gameday(room, doors(), (host, port), _say, keep=keep, hold=hold, linger_s=linger)
     results = room.results()
     if as_json:
         typer.echo(json.dumps(results))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import uvicorn
 
-from drills.errors import DrillError, UsageError
+from doors.kit import Doors
+from drills.errors import DrillError, Terminated, UsageError
 from facilitator.app import build
+from orchestration import gameday
 from orchestration.gameday import Room
 
 
@@ -50,3 +53,33 @@ class Serving:
         self.room.touch()
         self.server.should_exit = True
         self.thread.join(5)
+
+
+def host_gameday(
+    room: Room,
+    doors: Doors,
+    where: tuple[str, int],
+    say: Callable[[str], None],
+    *,
+    keep: bool,
+    hold: bool,
+    linger_s: float,
+) -> None:
+    """Serve the room while every team plays (`drill gameday run`); with `linger_s`, the results
+    that long after the end. Ctrl-C or SIGTERM aborts every team (run_all reverts and removes)."""
+    serving = Serving(room, *where).start()
+    url = serving.url
+    say(f"game day {room.gameday}: {room.drill.title}, teams {', '.join(room.teams)}")
+    say(f"  room view (projector): {url}/")
+    say(f"  facilitator (keep it to yourself): {url}/facilitator?token={room.facilitator_token}")
+    for t in room.teams.values():
+        say(f"  team {t.name}: {url}/team?token={t.token}   CLI: drill --server {url} --token {t.token} ack")
+    try:
+        gameday.run_all(room, doors, keep, hold=hold)
+        if linger_s > 0:
+            say(f"the game day is over; serving the results for {linger_s:g}s (Ctrl-C to stop)")
+            time.sleep(linger_s)  # the facilitator asked for this long
+    except (KeyboardInterrupt, Terminated):  # run_all has aborted every team and waited for each
+        say("interrupted: every team's run was aborted, its fault reverted and its stack removed")
+    finally:
+        serving.stop()
