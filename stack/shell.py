@@ -68,7 +68,7 @@ def create(run_id: str, command: str | None = None) -> str:
     argv = [docker, "create", "--name", name, "--hostname", "responder", "--init"]
     argv += ["--label", "drill.managed=true", "--label", f"drill.run={run_id}", "--label", f"drill.home={home_id()}"]
     argv += ["--network", f"{project}_front", "-v", f"{lb_dir}:/lb", "-v", f"{tools / 'bin'}:/opt/drill/bin:ro"]
-    argv += ["-v", f"{tools / 'motd'}:/etc/motd:ro", "-v", f"{logs_dir(run_id)}:/logs:ro"]
+    argv += ["-v", f"{motd(lb_dir)}:/etc/motd:ro", "-v", f"{logs_dir(run_id)}:/logs:ro"]
     argv += ["-i", "-t"] if command is None else []
     argv += [ensure_image(), "bash"] + (["-c", command] if command else ["-c", "cat /etc/motd; exec bash -i"])
     made = subprocess.run(argv, capture_output=True, text=True)
@@ -79,6 +79,12 @@ def create(run_id: str, command: str | None = None) -> str:
         subprocess.run([docker, "rm", "-f", name], capture_output=True)
         raise DrillError(f"could not attach the responder shell to the stack: {joined.stderr.strip()}")
     return name
+
+
+def motd(lb_dir: Path) -> Path:
+    """What the shell greets responders with: the tools for the team's balancer (nginx or HAProxy)."""
+    nginx = (lb_dir / "nginx.conf").is_file()
+    return images_dir() / "shell" / ("motd-nginx" if nginx else "motd")
 
 
 def run(run_id: str, command: str | None = None) -> int:
