@@ -67,7 +67,7 @@ class Autopilot:
     def respond(self) -> None:
         self._wait_event("an alert on the timeline", "alert_fired", self.time_limit_s + 120)
         responders.ack(self.store, self.run_id, NAME)
-        if self.watch_s > 0 and self.stopped.wait(self.watch_s):
+        if self._pause(self.watch_s):
             return
         self._rule_out_database()
         findings, state = self._inspect_balancer()
@@ -80,8 +80,16 @@ class Autopilot:
             answer = responders.request(
                 self.store, self.run_id, NAME, "resolve", ("resolve_declared", "premature_resolve")
             )
-            if answer.event == "resolve_declared" or self.stopped.wait(2.0):
+            if answer.event == "resolve_declared" or self._pause(2.0):
                 return
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait `seconds` on the stack's clock (a fake one in unit tests); True if the run ended meanwhile."""
+        clock = self.stack.doors.clock
+        until = clock.now() + seconds
+        while not self.stopped.is_set() and (left := until - clock.now()) > 0:
+            clock.sleep(min(left, 0.25))
+        return self.stopped.is_set()
 
     def _rule_out_database(self) -> None:
         doors = self.stack.doors

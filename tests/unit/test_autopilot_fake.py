@@ -3,6 +3,7 @@ the config file's audit), fixes the file, reloads, and declares resolved once dr
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,19 @@ def test_autopilot_giving_up_goes_on_the_timeline(tmp_path: Path, monkeypatch: p
     assert (
         len(gave_up) == 1 and "autopilot gave up: run" in gave_up[0].detail and "no 'db' container" in gave_up[0].detail
     )
+
+
+def test_autopilot_watches_the_graphs_on_the_stacks_clock_before_acting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = up(tmp_path, monkeypatch)
+    store = begin(fake, tmp_path, "lb.weights-skew")
+    inject.inject(fake.target, inject.plan(fake.target, "lb.weights-skew", {}))
+    store.append(fake.run_id, "alert_fired", "monitor", "errors", at=fake.clock.utc())
+    play_controller(fake, store)
+    Autopilot(fake.stack, store, 300, watch_s=45).respond()
+    mine = [(e.event, datetime.fromisoformat(e.at)) for e in store.events(fake.run_id) if e.by == "autopilot"]
+    (acked, at_ack), (first_look, at_look) = mine[:2]
+    assert (acked, first_look) == ("acknowledged", "note"), "acknowledged, then looked at the database"
+    assert 45 <= (at_look - at_ack).total_seconds() < 50, "watched 45 s of the fake clock first, then went on"
+    assert mine[-1][0] == "resolve_declared"
