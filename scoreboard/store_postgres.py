@@ -13,6 +13,7 @@ run's events commit in id order; appends to different runs still go side by side
 from __future__ import annotations
 
 import json
+import select
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -89,10 +90,14 @@ class PostgresStore:
         if create:
             self._migrate()
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self, lost: bool = False) -> psycopg.Connection[Any]:
         try:
             return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
+            if lost:  # mid-run: not a usage error, the server went away
+                raise DrillError(
+                    f"{self.where}: lost the drill database, cannot reconnect ({_first_line(exc)})"
+                ) from None
             raise UsageError(
                 f"{self.where}: cannot connect to the drill database ({_first_line(exc)}); check the server or {CHOOSE}"
             ) from None
@@ -100,13 +105,17 @@ class PostgresStore:
     @contextmanager
     def _db(self) -> Iterator[psycopg.Connection[Any]]:
         """This thread's connection, opened once (the controller reads twice a second) and again
-        after it broke. Autocommit: other machines see each event as soon as it is written."""
+        after it broke or the server restarted. Autocommit: other machines see each event as
+        soon as it is written."""
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._local.conn = self._connect()
+        if conn is not None and not conn.closed and _hung_up(conn):
+            conn.close()  # a restart (or a failover) closed it while idle: open a new one
+        if conn is None or conn.closed:  # the first one: a wrong URL or no server is the user's to fix
+            conn = self._local.conn = self._connect(lost=conn is not None)
         try:
             yield conn
         except psycopg.OperationalError as exc:
+            conn.close()  # the next call opens a fresh one
             raise DrillError(f"{self.where}: lost the drill database ({_first_line(exc)})") from None
 
     def _migrate(self) -> None:
@@ -228,6 +237,16 @@ def _schema(conn: psycopg.Connection[Any]) -> tuple[int, dict[str, set[str]]]:
     del tables[VERSION_TABLE]
     row = conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
     return int(row[0] or 0) if row else 0, tables
+
+
+def _hung_up(conn: psycopg.Connection[Any]) -> bool:
+    """An idle autocommit connection has nothing to read unless the server said goodbye (a
+    restart's "terminating connection" and EOF): one poll of its socket, no round trip."""
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _first_line(exc: BaseException) -> str:

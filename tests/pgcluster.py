@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 
 USER = "drill"  # the cluster's superuser, trusted on its socket
+SERVER_OPTIONS = "-k {root} -c listen_addresses='' -F"  # its socket in root, no TCP, no fsync
 
 
 def server_bin() -> Path | None:
@@ -51,6 +52,27 @@ class Cluster:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
+    def halt(self) -> None:
+        """Stop the server, keeping its data (a server gone mid-run); `resume` starts it again."""
+        self._ctl("stop", "-m", "fast")
+
+    def resume(self) -> None:
+        self._ctl("start", "-l", str(self.root / "log"), "-o", SERVER_OPTIONS.format(root=self.root))
+
+    def restart(self) -> None:
+        """What a database upgrade or a failover does to drill: every connection closed by the server."""
+        self.halt()
+        self.resume()
+
+    def _ctl(self, *argv: str) -> None:
+        done = subprocess.run(
+            _as_server(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", *argv),
+            capture_output=True,
+            timeout=90,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl {argv[0]} failed: {done.stderr.decode()[-1500:]}")
+
     def stop(self) -> None:
         subprocess.run(
             _as_server(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
@@ -66,7 +88,7 @@ def start(bin_dir: Path) -> Cluster:
         shutil.chown(root, "nobody")
     cluster = Cluster(bin_dir, root)
     try:
-        server = f"-k {root} -c listen_addresses='' -F"  # its socket in root, no TCP, no fsync
+        server = SERVER_OPTIONS.format(root=root)
         for argv in (
             ["initdb", "-D", str(cluster.data), "-U", USER, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
             ["pg_ctl", "-D", str(cluster.data), "-l", str(root / "log"), "-w", "-t", "60", "-o", server, "start"],
