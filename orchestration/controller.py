@@ -309,7 +309,10 @@ def _run_phase(run: Run, name: str, phase: Callable[[Run], None]) -> None:
 
 
 def _teardown(run: Run) -> None:
-    if run.state.fault_applied:
-        run.state.fault_applied = False
-        run.record("fault_reverted", detail=run.world.revert())
-    run.world.teardown(run.plan.keep)
+    """Revert and take the stack down, even when recording it fails (the store lost mid-run)."""
+    try:
+        if run.state.fault_applied:
+            run.state.fault_applied = False
+            run.record("fault_reverted", detail=run.world.revert())
+    finally:
+        run.world.teardown(run.plan.keep)

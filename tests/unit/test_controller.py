@@ -9,6 +9,7 @@ import pytest
 
 from doors.fakes import FakeClock
 from drills.definition import Drill, Variant
+from drills.errors import DrillError
 from drills.loader import builtin_files, load_file
 from orchestration import controller
 from orchestration.bus import Bus
@@ -301,3 +302,16 @@ def test_a_stack_still_settling_gets_its_baseline_once_it_settles(drill: Drill, 
     baseline = next(e for e in run.store.events("abc123") if e.event == "baseline_ok")
     assert baseline.offset_s >= 40 + drill.baseline_s / 2, "judged only once the stack had settled and held"
     assert "p95 30 ms" in baseline.detail
+
+
+def test_a_store_lost_mid_run_still_reverts_the_fault_and_tears_down(drill: Drill, tmp_path: Path) -> None:
+    world = FakeWorld(FakeClock())
+    run = make_run(drill, tmp_path, world)
+
+    def lost(*args: object, **kwargs: object) -> None:
+        raise DrillError("postgresql://db.example/drill: lost the drill database, cannot reconnect")
+
+    responder_at(run, 10, "", action=lambda: setattr(run.store, "append", lost))
+    with pytest.raises(DrillError, match="lost the drill database"):
+        controller.execute(run)
+    assert world.reverted == 1 and world.torn_down, "nothing left behind when the record cannot be written"
