@@ -21,37 +21,7 @@ JSON = typer.Option(False, "--json", help="Print as JSON (keys in the README).")
 
 def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
     """The drills you can run: built in, and yours in --drills-dir."""
-    rows: list[dict[str, Any]] = []
-    for name, path in loader.available(drills_dir).items():
-        try:
-            drill = loader.load_file(path, CHECKS)
-            rows.append(
-                {
-                    "name": name,
-                    "title": drill.title,
-                    "variants": len(drill.variants),
-                    "time_limit_s": drill.time_limit_s,
-                    "path": str(path),
-                    "error": None,
-                    "level": drill.level,
-                    "balancer": drill.balancer,
-                    "summary": first_sentence(drill.summary),
-                }
-            )
-        except DrillError as exc:
-            rows.append(
-                {
-                    "name": name,
-                    "title": None,
-                    "variants": None,
-                    "time_limit_s": None,
-                    "path": str(path),
-                    "error": str(exc),
-                    "level": None,
-                    "balancer": None,
-                    "summary": None,
-                }
-            )
+    rows = [catalogue_row(name, path) for name, path in loader.available(drills_dir).items()]
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -64,6 +34,26 @@ def list_drills(drills_dir: Path = DRILLS_DIR, as_json: bool = JSON) -> None:
                 f"{row['name']:<20} {row['title']}: {row['variants']} fault variant(s), limit {limit}  ({row['path']})"
             )
             typer.echo(f"{'':<20} {row['level']}, {row['balancer']}: {row['summary']}")
+
+
+def catalogue_row(name: str, path: Path) -> dict[str, Any]:
+    """One drill of `drill list` (its --json keys): what it is, or why it does not load."""
+    try:
+        drill = loader.load_file(path, CHECKS)
+    except DrillError as exc:
+        broken = dict.fromkeys(("title", "variants", "time_limit_s", "level", "balancer", "summary"))
+        return {"name": name, **broken, "path": str(path), "error": str(exc)}
+    return {
+        "name": name,
+        "title": drill.title,
+        "variants": len(drill.variants),
+        "time_limit_s": drill.time_limit_s,
+        "path": str(path),
+        "error": None,
+        "level": drill.level,
+        "balancer": drill.balancer,
+        "summary": first_sentence(drill.summary),
+    }
 
 
 def first_sentence(text: str) -> str:
