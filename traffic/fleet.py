@@ -1,13 +1,9 @@
 """Several generator processes sending one load, seen from the parent as one generator.
 
 Each child (`python -m traffic.worker`) sends its share (traffic.split) and streams every
-answer back (traffic.wire); the parent turns them into samples for its `on_sample` (the
-monitor, the report), in the order they arrive. All children start their schedules at one
-instant, so a sample's `scheduled` offset means the same whichever process sent it.
-
-The monitor asks `in_flight()` for unanswered requests: each child reports its own that are
-near the SLO every quarter second, and the parent drops one from that list as soon as its
-answer arrives.
+answer back (traffic.wire); traffic.merge turns them into samples for the parent's
+`on_sample` (the monitor, the report). All children start their schedules at one instant,
+so a sample's `scheduled` offset means the same whichever process sent it.
 
 Nothing outlives the load: a child whose stdin closes stops (so a parent that dies takes its
 children with it), a failed child stops the others and the load fails with one line naming
@@ -24,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from drills.errors import DrillError
-from traffic import wire
+from traffic.merge import Merge
 from traffic.sample import Sample
 from traffic.split import LoadShare
 
@@ -36,24 +32,16 @@ TAIL_BYTES = 2048
 
 
 class _Child:
-    """One child process and what the parent knows of it."""
+    """One child process: its pipes' state and the tail of what it printed."""
 
     def __init__(self, part: int, parts: int, process: subprocess.Popen[bytes]) -> None:
         self.name = f"load process {part + 1} of {parts} (pid {process.pid})"
         self.process = process
-        self.decoder = wire.Decoder()
-        self.ready = False
-        self.counts: tuple[int, int] | None = None  # (sent, answered), from its last frame
-        self.failure = ""
-        self.received = 0
         self.out_closed = self.err_closed = False
         self.stderr = bytearray()
-        self.in_flight: dict[float, int] = {}  # scheduled offset -> user, overdue and unanswered
 
-    def why(self) -> str:
-        """One line: what the child said, or the last line it printed, or its exit code."""
-        if self.failure:
-            return self.failure
+    def last_words(self) -> str:
+        """The last line it printed, or its exit code."""
         lines = [line for line in self.stderr.decode(errors="replace").splitlines() if line.strip()]
         if lines:
             return lines[-1].strip()
@@ -73,28 +61,39 @@ class _Pipe(asyncio.Protocol):
 
 
 class Fleet:
-    """`parts` processes sending `share`'s load; quacks like traffic.generator.Generator for
-    orchestration.load (run, in_flight, on_late_wake, sent, t0)."""
+    """`share.parts` processes sending `share`'s load; quacks like traffic.generator.Generator
+    for orchestration.load (run, in_flight, on_late_wake, sent, t0)."""
 
     def __init__(self, share: LoadShare, on_sample: Callable[[Sample], None]) -> None:
         self.share = share
-        self.on_sample = on_sample
-        self.on_late_wake: Callable[[float], None] | None = None
+        self.merge = Merge(share.parts, on_sample)
         self.sent = 0
         self.t0: float | None = None
         self._children: list[_Child] = []
         self._transports: list[asyncio.BaseTransport] = []
         self._wake: asyncio.Event | None = None
 
+    @property
+    def on_late_wake(self) -> Callable[[float], None] | None:
+        return self.merge.on_late_wake
+
+    @on_late_wake.setter
+    def on_late_wake(self, callback: Callable[[float], None] | None) -> None:
+        self.merge.on_late_wake = callback
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.process.pid for child in self._children]
+
     def in_flight(self) -> list[tuple[float, int]]:
-        return [(at, user) for child in self._children for at, user in child.in_flight.items()]
+        return self.merge.in_flight()
 
     async def run(self, stop: Callable[[], bool] | None = None) -> None:
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         try:
             await self._spawn(loop)
-            await self._until(lambda: all(c.ready for c in self._children), READY_S, "ready to send")
+            await self._until_ready(loop.time() + READY_S)
             start = time.monotonic() + START_MARGIN_S
             self.t0 = loop.time() + (start - time.monotonic())
             self._tell(f"start {start!r}")
@@ -105,8 +104,10 @@ class Fleet:
                     stopping = True
                 await self._nap(POLL_S)
                 self._check()
-            self._check()
-            self.sent = self._account()
+            try:
+                self.sent = self.merge.sent()
+            except ValueError as exc:
+                raise DrillError(f"load processes: {exc}") from None
         except BaseException:
             self._reap(graceful=False)
             raise
@@ -114,63 +115,57 @@ class Fleet:
 
     async def _spawn(self, loop: asyncio.AbstractEventLoop) -> None:
         parts = self.share.parts
-        for part in range(parts):
+        for index in range(parts):
             process = subprocess.Popen(
                 [sys.executable, "-m", "traffic.worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
-            child = _Child(part, parts, process)
+            child = _Child(index, parts, process)
             self._children.append(child)
             assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-            process.stdin.write(self.share.of(part).to_json().encode() + b"\n")
+            process.stdin.write(self.share.of(index).to_json().encode() + b"\n")
             process.stdin.flush()
-            out, _ = await loop.connect_read_pipe(
-                lambda c=child: _Pipe(lambda data: self._frames(c, data), lambda: self._closed(c, "out")),  # type: ignore[misc]
-                process.stdout,
+            self._transports.append(
+                await self._read(loop, process.stdout, self._frames(index), self._closed(child, "out"))
             )
-            err, _ = await loop.connect_read_pipe(
-                lambda c=child: _Pipe(lambda data: self._tail(c, data), lambda: self._closed(c, "err")),  # type: ignore[misc]
-                process.stderr,
+            self._transports.append(
+                await self._read(loop, process.stderr, self._tail(child), self._closed(child, "err"))
             )
-            self._transports += [out, err]
 
-    def _frames(self, child: _Child, data: bytes) -> None:
-        decoder = child.decoder
-        for kind, payload in decoder.feed(data):
-            if kind == wire.SAMPLES:
-                in_flight, on_sample = child.in_flight, self.on_sample
-                before = len(payload) // wire.RECORD.size
-                for sample in decoder.samples(payload):
-                    if in_flight:
-                        in_flight.pop(sample.scheduled, None)
-                    on_sample(sample)
-                child.received += before
-            elif kind == wire.IN_FLIGHT_NOW:
-                child.in_flight = dict(decoder.in_flight(payload))
-            elif kind == wire.LATE_WAKE:
-                if self.on_late_wake is not None:
-                    self.on_late_wake(decoder.lag(payload))
-            elif kind == wire.READY:
-                child.ready = True
-                self._poke()
-            elif kind == wire.DONE:
-                child.counts = decoder.done(payload)
-            elif kind == wire.FAILED:
-                child.failure = payload.decode(errors="replace")
+    @staticmethod
+    async def _read(
+        loop: asyncio.AbstractEventLoop, pipe: object, on_data: Callable[[bytes], None], on_close: Callable[[], None]
+    ) -> asyncio.BaseTransport:
+        transport, _ = await loop.connect_read_pipe(lambda: _Pipe(on_data, on_close), pipe)
+        return transport
+
+    def _frames(self, index: int) -> Callable[[bytes], None]:
+        def feed(data: bytes) -> None:
+            self.merge.feed(index, data)
+            part = self.merge.parts[index]
+            if part.ready or part.failure:
                 self._poke()
 
-    def _tail(self, child: _Child, data: bytes) -> None:
-        child.stderr += data
-        del child.stderr[:-TAIL_BYTES]
+        return feed
 
-    def _closed(self, child: _Child, which: str) -> None:
-        if which == "out":
-            child.out_closed = True
-        else:
-            child.err_closed = True
-        self._poke()
+    def _tail(self, child: _Child) -> Callable[[bytes], None]:
+        def keep(data: bytes) -> None:
+            child.stderr += data
+            del child.stderr[:-TAIL_BYTES]
+
+        return keep
+
+    def _closed(self, child: _Child, pipe: str) -> Callable[[], None]:
+        def closed() -> None:
+            if pipe == "out":
+                child.out_closed = True
+            else:
+                child.err_closed = True
+            self._poke()
+
+        return closed
 
     def _poke(self) -> None:
         if self._wake is not None:
@@ -182,33 +177,23 @@ class Fleet:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    async def _until(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    async def _until_ready(self, until: float) -> None:
         loop = asyncio.get_running_loop()
-        until = loop.time() + timeout_s
-        while not condition():
+        while not self.merge.ready:
             self._check()
             if loop.time() >= until:
-                late = [c.name for c in self._children if not c.ready]
-                raise DrillError(f"{', '.join(late)}: not {what} within {timeout_s:g}s")
+                late = [c.name for c, part in zip(self._children, self.merge.parts, strict=True) if not part.ready]
+                raise DrillError(f"{', '.join(late)}: not ready to send within {READY_S:g}s")
             await self._nap(POLL_S)
 
     def _check(self) -> None:
-        """A child that failed, or ended without its last frame, fails the load (once its
-        stderr is closed too: its last words are read by then)."""
-        for child in self._children:
-            if child.failure or (child.out_closed and child.err_closed and child.counts is None):
-                raise DrillError(f"{child.name} failed: {child.why()}")
-
-    def _account(self) -> int:
-        """Every answer a child counted reached the parent; the requests sent by all."""
-        sent = 0
-        for child in self._children:
-            assert child.counts is not None
-            child_sent, answered = child.counts
-            if answered != child.received or child.decoder.pending:
-                raise DrillError(f"{child.name}: recorded {answered} answers, the parent got {child.received}")
-            sent += child_sent
-        return sent
+        """A child that failed, or ended without its last frame, fails the load (once both its
+        pipes are closed: its last words have been read by then)."""
+        for child, part in zip(self._children, self.merge.parts, strict=True):
+            if part.failure:
+                raise DrillError(f"{child.name} failed: {part.failure}")
+            if child.out_closed and child.err_closed and part.counts is None:
+                raise DrillError(f"{child.name} failed: {child.last_words()}")
 
     def _tell(self, line: str) -> None:
         for child in self._children:
