@@ -35,13 +35,15 @@ def load(
         False, "--insecure", help="--url only: do not verify its certificate (encrypted, but to anyone)."
     ),
     processes: str = typer.Option(
-        "1", "--processes", help="Generator processes sharing the load, or 'auto' (one per core), for high rates."
+        "1",
+        "--processes",
+        help="Generator processes sharing the load, or 'auto' (one per 15,000 req/s, one per core at most).",
     ),
 ) -> None:
     """Drive simulated viewers at a target rate (open model) and report latency, errors, shares."""
     if (url is None) == (run_id is None):
         raise UsageError("give --url URL or --run RUN_ID (one of them)")
-    count = processes_from(processes, len(os.sched_getaffinity(0)))
+    count = processes_from(processes, len(os.sched_getaffinity(0)), rps)
     stack = open_stack(doors(), run_id) if run_id else None
     result = traffic_load.load_command(
         url,

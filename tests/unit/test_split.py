@@ -55,11 +55,13 @@ def test_the_rate_splits_as_the_viewers_do() -> None:
 
 
 def test_processes_is_a_count_or_auto() -> None:
-    assert processes_from("3", cores=2) == 3
-    assert processes_from("auto", cores=2) == 2 and processes_from(" AUTO ", cores=1) == 1
+    assert processes_from("3", cores=2, rate=100) == 3
+    assert processes_from("auto", cores=2, rate=100) == 1, "one process is the cheaper below its own limit"
+    assert processes_from(" AUTO ", cores=4, rate=20_000) == 2
+    assert processes_from("auto", cores=2, rate=50_000) == 2, "no more than the cores"
     for bad in ("0", "-1", "two", "1.5", "65"):
         with pytest.raises(UsageError, match="--processes must be a whole number from 1 to 64 or 'auto'"):
-            processes_from(bad, cores=2)
+            processes_from(bad, cores=2, rate=100)
 
 
 def test_a_share_travels_as_one_json_line() -> None:
