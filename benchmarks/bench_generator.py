@@ -1,16 +1,23 @@
 """The load generator's own cost (issue #15). Run by hand or with `make bench`; not a test.
 
-No Docker: a local nginx on 127.0.0.1 (a tiny asyncio server when nginx is missing) answers
-200 "ok" at /health with keep-alive, pinned to SERVER_CORE. On CLIENT_CORE, in one run:
+Per core, no Docker: a local nginx on 127.0.0.1 (a tiny asyncio server when nginx is missing)
+answers 200 "ok" at /health with keep-alive, pinned to SERVER_CORE. On CLIENT_CORE:
   1. reference: wrk (1 thread, 50 connections), its CPU per request and its rate;
   2. the generator as `drill load` runs it (with its monitor), in its own process:
      CPU per request for 20,000 requests at 2,000 req/s;
   3. the highest rate it holds within 2% (achieved rate, late sends, no errors; in one of two
      tries), stepping up, as a ratio to wrk's rate on the same core.
-CPU is the process's own user + system time (getrusage) around the load, not its start-up.
-Each figure is repeated (REPEATS, default 3) and printed as min / median.
+On a drill stack (the issue's reference; needs `make setup`; skipped with STACK=0): a stack is
+brought up as `drill up` does, and its /health is loaded through the published port, the
+endpoint `drill load --run` is pointed at, all cores shared, nothing pinned:
+  4. wrk -t2 -c50 (wrk uses threads), then the highest rate `drill load --processes 2` holds
+     within 2%, stepping up by tenths of that wrk rate: the ratio, once per repeat.
+CPU is the process's own user + system time (getrusage) around the load, not its start-up;
+with child processes, theirs too. Each figure is repeated (REPEATS, default 3) and printed as
+min / median.
 
     python benchmarks/bench_generator.py            # REPEATS=5 for steadier figures
+    STACK_PROCESSES="1 2" python benchmarks/bench_generator.py   # the stack ladder for each count
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,6 +43,9 @@ RATE, REQUESTS = 2000, 20_000
 STEPS = (2000, 4000, 6000, 8000, 10_000, 12_000, 15_000, 18_000, 22_000, 26_000, 30_000, 35_000, 40_000, 50_000)
 STEP_S = 3.0
 TRIES = 2
+STACK = os.environ.get("STACK", "1") != "0"
+STACK_PROCESSES = [int(n) for n in os.environ.get("STACK_PROCESSES", "2").split()]
+STACK_FRACTIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # of wrk's rate on the stack
 
 NGINX_CONF = """
 worker_processes 1;
@@ -121,11 +131,15 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def wrk(url: str, seconds: int = 5) -> tuple[float, float]:
-    """(req/s, CPU us per request) of wrk, 1 thread, 50 connections, on CLIENT_CORE."""
+def pinned(core: int | None) -> list[str]:
+    return [] if core is None else ["taskset", "-c", str(core)]
+
+
+def wrk(url: str, seconds: int = 5, threads: int = 1, core: int | None = CLIENT_CORE) -> tuple[float, float]:
+    """(req/s, CPU us per request) of wrk, 50 connections, on `core` (None: wherever it runs)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `apt-get install wrk` (make bench does, as root on Debian)")
-    argv = ["taskset", "-c", str(CLIENT_CORE), "wrk", "-t1", "-c50", f"-d{seconds}s", f"{url}/health"]
+    argv = [*pinned(core), "wrk", f"-t{threads}", "-c50", f"-d{seconds}s", f"{url}/health"]
     before = children_cpu()
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     cpu = children_cpu() - before
@@ -135,23 +149,26 @@ def wrk(url: str, seconds: int = 5) -> tuple[float, float]:
     return float(rate.group(1)), cpu / int(total.group(1)) * 1e6
 
 
-def generator(url: str, rate: float, requests: int) -> dict[str, float]:
-    """One load in a fresh process on CLIENT_CORE, as `drill load` runs it (monitor included)."""
-    argv = ["taskset", "-c", str(CLIENT_CORE), sys.executable, __file__, "--child", url, str(rate), str(requests)]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=requests / rate + 30).stdout
+def generator(
+    url: str, rate: float, requests: int, processes: int = 1, core: int | None = CLIENT_CORE
+) -> dict[str, float]:
+    """One load in a fresh process on `core`, as `drill load` runs it (monitor included)."""
+    argv = [*pinned(core), sys.executable, __file__, "--child", url, str(rate), str(requests), str(processes)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=requests / rate + 60).stdout
     figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return figures
 
 
-def child(url: str, rate: float, requests: int) -> None:
+def child(url: str, rate: float, requests: int, processes: int) -> None:
     from orchestration.load import LoadSpec, run_load
 
-    spec = LoadSpec(url, rps=rate, duration_s=requests / rate, path="/health", users=50)
+    spec = LoadSpec(url, rps=rate, duration_s=requests / rate, path="/health", users=50, processes=processes)
     before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime + children_cpu()
     result = run_load(spec, keep_samples=True)
     after = resource.getrusage(resource.RUSAGE_SELF)
     r = result.report
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = after.ru_utime + after.ru_stime + children_cpu() - cpu_before  # the load's processes, reaped by now
     print(
         json.dumps(
             {
@@ -179,17 +196,18 @@ def spread(values: list[float], unit: str, digits: int = 0) -> str:
     return f"{min(values):.{digits}f} / {statistics.median(values):.{digits}f} {unit} (min / median of {len(values)})"
 
 
-def highest_held(url: str) -> float:
+def highest_held(url: str, steps: Iterable[float], processes: int = 1, core: int | None = CLIENT_CORE) -> float:
     best = 0.0
-    for rate in STEPS:
+    for rate in steps:
         for _ in range(TRIES):  # a shared machine has hiccups: a rate is held if one try holds it
-            figures = generator(url, rate, int(rate * STEP_S))
+            figures = generator(url, rate, int(rate * STEP_S), processes, core)
             if ok := held(figures, rate):
                 break
         print(
-            f"  step {rate:>6}/s: achieved {figures['achieved']:8.0f}  late {figures['late']:6.0f}  "
+            f"  step {rate:>6.0f}/s: achieved {figures['achieved']:8.0f}  late {figures['late']:6.0f}  "
             f"errors {figures['errors']:.0f}  p99 {figures['p99_ms']:6.1f} ms  {figures['cpu_us']:5.1f} us/req"
-            f"  {'held' if ok else 'not held'}"
+            f"  {'held' if ok else 'not held'}",
+            flush=True,
         )
         if not ok:
             break
@@ -197,9 +215,9 @@ def highest_held(url: str) -> float:
     return best
 
 
-def main() -> None:
+def per_core() -> None:
     with local_server() as (url, what):
-        print(f"server: {what} on core {SERVER_CORE}; clients on core {CLIENT_CORE}; {url}/health")
+        print(f"server: {what} on core {SERVER_CORE}; clients on core {CLIENT_CORE}; {url}/health", flush=True)
         refs = [wrk(url) for _ in range(REPEATS)]
         rates, costs = [r for r, _ in refs], [c for _, c in refs]
         print(f"wrk (1 thread, 50 conns): {spread(rates, 'req/s')}; CPU {spread(costs, 'us/request', 1)}")
@@ -208,16 +226,60 @@ def main() -> None:
         late = [f["late"] for f in loads]
         print(
             f"generator, {REQUESTS} requests at {RATE}/s: CPU {spread(cpu, 'us/request', 1)}; "
-            f"late sends {spread(late, '')}; errors {sum(f['errors'] for f in loads):.0f}"
+            f"late sends {spread(late, '')}; errors {sum(f['errors'] for f in loads):.0f}",
+            flush=True,
         )
-        best = highest_held(url)
+        best = highest_held(url, STEPS)
         wrk_rate = statistics.median(rates)
         print(f"highest rate held within 2% on core {CLIENT_CORE}: {best:.0f} req/s = {best / wrk_rate:.2f}x wrk")
         print(f"CPU per request, generator / wrk: {statistics.median(cpu) / statistics.median(costs):.1f}x")
 
 
+@contextmanager
+def drill_stack() -> Iterator[str]:
+    """A drill stack (traffic-tango's, as benchmarks/bench_cpu.py brings up); its published URL; removed after."""
+    from doors import kit
+    from orchestration import teardown
+    from stack import provision
+    from stack.handle import open_stack
+    from stack.spec import AppSettings, StackSpec
+
+    doors = kit.real()
+    record = provision.up(doors, StackSpec(3, app=AppSettings(capacity=2, service_ms=20)), progress=lambda line: None)
+    try:
+        yield open_stack(doors, record.run_id).endpoints.url  # 127.0.0.1:published port, through docker-proxy
+    finally:
+        teardown.down(doors, record.run_id)
+
+
+def on_stack() -> None:
+    """Per repeat: wrk's rate, then each process count's ladder in tenths of it (the machine
+    drifts: each ratio is against the wrk run just before it)."""
+    with drill_stack() as url:
+        print(f"drill stack (HAProxy, 3 apps), {url}/health through its published port; nothing pinned", flush=True)
+        rates: list[float] = []
+        ratios: dict[int, list[float]] = {n: [] for n in STACK_PROCESSES}
+        for repeat in range(REPEATS):
+            wrk_rate, cost = wrk(url, threads=2, core=None)
+            rates.append(wrk_rate)
+            print(f" repeat {repeat + 1}: wrk -t2 -c50 {wrk_rate:.0f} req/s, {cost:.1f} us/request", flush=True)
+            for processes in STACK_PROCESSES:
+                print(f" generator, {processes} process(es):")
+                steps = [round(f * wrk_rate, -2) for f in STACK_FRACTIONS]
+                ratios[processes].append(highest_held(url, steps, processes, core=None) / wrk_rate)
+        print(f"wrk -t2 -c50 on the stack: {spread(rates, 'req/s')}")
+        for processes, values in ratios.items():
+            print(f"highest rate held within 2%, {processes} process(es), as a ratio to wrk: {spread(values, 'x', 2)}")
+
+
+def main() -> None:
+    per_core()
+    if STACK:
+        on_stack()
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
-        child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     else:
         sys.exit(main())

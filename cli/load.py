@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import typer
 
@@ -11,6 +12,7 @@ from doors.tls import Trust
 from drills.errors import UsageError
 from orchestration import load as traffic_load
 from stack.handle import open_stack
+from traffic.split import processes_from
 
 app = typer_app()
 
@@ -32,12 +34,30 @@ def load(
     insecure: bool = typer.Option(
         False, "--insecure", help="--url only: do not verify its certificate (encrypted, but to anyone)."
     ),
+    processes: str = typer.Option(
+        "1",
+        "--processes",
+        help="Generator processes sharing the load, or 'auto' (one per 15,000 req/s, one per core at most).",
+    ),
 ) -> None:
     """Drive simulated viewers at a target rate (open model) and report latency, errors, shares."""
     if (url is None) == (run_id is None):
         raise UsageError("give --url URL or --run RUN_ID (one of them)")
+    count = processes_from(processes, len(os.sched_getaffinity(0)), rps)
     stack = open_stack(doors(), run_id) if run_id else None
     result = traffic_load.load_command(
-        url, stack, rps, duration, users, model, path, slo_ms, webhook, metrics_port, progress, Trust(ca_file, insecure)
+        url,
+        stack,
+        rps,
+        duration,
+        users,
+        model,
+        path,
+        slo_ms,
+        webhook,
+        metrics_port,
+        progress,
+        Trust(ca_file, insecure),
+        count,
     )
     typer.echo(json.dumps(result.as_dict()) if as_json else traffic_load.format_result(result))

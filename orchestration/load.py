@@ -17,13 +17,18 @@ from telemetry.rules import AlertEvent, Alerting
 from telemetry.sinks import Sink, TerminalSink, WebhookSink
 from telemetry.windows import Slis, Window, expected_from_weights
 from traffic.crowd import Crowd
+from traffic.fleet import Fleet
 from traffic.generator import Generator, Target, check_reachable
 from traffic.generator import run as run_loop
 from traffic.playback import Playback, PlayerSpec
 from traffic.sample import LoadReport, Sample, summarize
 from traffic.schedule import MODELS, Arrivals, Audience
+from traffic.split import MAX_PROCESSES, LoadShare
 
-MAX_RPS = 50_000  # one generator process holds about 35,000 on one core (benchmarks/bench_generator.py)
+# One generator process holds about 15,000-35,000 on one core, more with --processes
+# (benchmarks/bench_generator.py).
+MAX_RPS = 50_000
+OVERDUE_MARGIN_S = 0.5  # child processes report in-flight requests this close to the SLO, or past it
 MAX_DURATION_S = 3_600
 
 
@@ -40,6 +45,7 @@ class LoadSpec:
     seed: int = 0
     trust: Trust = field(default_factory=Trust)
     paths: tuple[str, ...] = ()  # a team's own app's pages (traffic.schedule.Audience's journey)
+    processes: int = 1  # generator processes sharing the load (traffic.split)
 
     def __post_init__(self) -> None:
         if not 0 < self.rps <= MAX_RPS:
@@ -52,7 +58,31 @@ class LoadSpec:
             raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.path is not None and not self.path.startswith("/"):
             raise UsageError(f"--path must start with '/', got {self.path!r}")
+        if not 1 <= self.processes <= min(MAX_PROCESSES, self.users):
+            raise UsageError(
+                f"--processes must be between 1 and {min(MAX_PROCESSES, self.users)} (each process sends for its own "
+                f"viewers, and there are {self.users}), got {self.processes}"
+            )
         Target.parse(self.url)
+
+    def share(self, waves: bool) -> LoadShare:
+        """What each of `processes` child processes is told (part 0's; `of` gives the others)."""
+        return LoadShare(
+            self.url,
+            self.rps,
+            self.duration_s,
+            self.users,
+            self.model,
+            self.seed,
+            self.path,
+            self.paths,
+            waves,
+            self.trust.ca_file,
+            self.trust.insecure,
+            0,
+            self.processes,
+            overdue_after_s=max(0.0, self.slo_ms / 1000 - OVERDUE_MARGIN_S),
+        )
 
 
 @dataclass
@@ -136,7 +166,11 @@ def run_load(
 
     arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
     audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path, journey=spec.paths, crowd=crowd)
-    generator = Generator(target, arrivals, audience, record, context)
+    generator: Generator | Fleet
+    if spec.processes > 1:
+        generator = Fleet(spec.share(waves=crowd is not None), record)
+    else:
+        generator = Generator(target, arrivals, audience, record, context)
     monitor.in_flight = generator.in_flight
     if view is not None:
         view.begin()
@@ -158,12 +192,17 @@ def playback(spec: LoadSpec, crowd: Crowd | None = None) -> Playback | None:
     return Playback(PlayerSpec(interval_s=spec.users / spec.rps), spec.users, watching=watching)
 
 
-async def _drive(generator: Generator, monitor: Monitor, stop: Callable[[], bool] | None = None) -> None:
+async def _drive(generator: Generator | Fleet, monitor: Monitor, stop: Callable[[], bool] | None = None) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     done = asyncio.Event()
-    watcher = loop.create_task(monitor.watch(lambda: loop.time() - started, done))
-    generator.on_late_wake = lambda lag: monitor.loop_lag(loop.time() - started, lag)
+
+    def elapsed() -> float:
+        """From the schedule's start (samples count their offsets from there), once it has started."""
+        return loop.time() - (started if generator.t0 is None else generator.t0)
+
+    watcher = loop.create_task(monitor.watch(elapsed, done))
+    generator.on_late_wake = lambda lag: monitor.loop_lag(elapsed(), lag)
     try:
         await generator.run(stop=stop)
     finally:
@@ -209,6 +248,7 @@ def load_command(
     metrics_port: int | None,
     progress: Callable[[str], None],
     trust: Trust = Trust(),
+    processes: int = 1,
 ) -> LoadResult:
     """`drill load`: resolve the target, wire the sinks, run, and close what was opened.
 
@@ -219,7 +259,7 @@ def load_command(
         url, balancer = stack.endpoints.audience_url, stack.balancer
     if url is None:
         raise UsageError("give --url URL or --run RUN_ID (one of them)")
-    spec = LoadSpec(url, rps, duration_s, users, model, path, slo_ms, trust=trust)
+    spec = LoadSpec(url, rps, duration_s, users, model, path, slo_ms, trust=trust, processes=processes)
     hook = WebhookSink(webhook, trust=Trust(ca_file=trust.ca_file)) if webhook else None
     sinks: list[Sink] = [TerminalSink(progress), *([hook] if hook else [])]
     last = [-1]

@@ -100,6 +100,7 @@ class Generator:
         self._opening: set[asyncio.Task[None]] = set()
         self._drained: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.t0: float | None = None  # the loop's time at the schedule's start, once started
 
     def in_flight(self) -> list[tuple[float, int]]:
         """(scheduled offset, user) of every request sent or due and not answered yet."""
@@ -205,12 +206,19 @@ class Generator:
         if self._drained is not None and not self._outstanding() and not self._drained.done():
             self._drained.set_result(None)
 
-    async def run(self, deadline_s: float | None = None, stop: Callable[[], bool] | None = None) -> None:
+    async def run(
+        self, deadline_s: float | None = None, stop: Callable[[], bool] | None = None, start_at: float | None = None
+    ) -> None:
         """Send on schedule; stop at the schedule's end (or when `stop()` says so), then wait
-        (bounded) for answers."""
+        (bounded) for answers. `start_at` (this loop's time): the schedule starts then, the
+        caller has called `warm` (processes sending one load start together)."""
         loop = self._loop = asyncio.get_running_loop()
-        await self._warm(min(self.limit, int(self.arrivals.rate * WARM_S) + 1))
-        t0 = loop.time()
+        if start_at is None:
+            await self.warm()
+            start_at = loop.time()
+        elif start_at > loop.time():
+            await asyncio.sleep(start_at - loop.time())
+        t0 = self.t0 = start_at
         end = deadline_s if deadline_s is not None else self.arrivals.duration_s
         offsets = iter(self.arrivals.offsets())
         offset = next(offsets, None)
@@ -249,11 +257,12 @@ class Generator:
         finally:
             await self._close()
 
-    async def _warm(self, count: int) -> None:
-        """Open `count` connections before the clock starts, as wrk does: at thousands of
-        requests a second, opening them on demand makes the first sends late. Bounded: a
-        slow target starts cold and its requests learn why."""
-        assert self._loop is not None
+    async def warm(self) -> None:
+        """Open connections before the clock starts, as wrk does (as many as are due in
+        WARM_S): at thousands of requests a second, opening them on demand makes the first
+        sends late. Bounded: a slow target starts cold and its requests learn why."""
+        self._loop = asyncio.get_running_loop()
+        count = min(self.limit, int(self.arrivals.rate * WARM_S) + 1)
         tasks = [self._loop.create_task(self._open()) for _ in range(count)]
         self._opening.update(tasks)
         await asyncio.wait(tasks, timeout=1.0)

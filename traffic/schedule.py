@@ -64,7 +64,11 @@ class Audience:
 
     `journey` (a team's own app, `stack.app.paths`) replaces the reference app's pages: a viewer
     arriving asks for journey[0] (as it browses the catalog), then for the rest in turn as its
-    segments (journey[0] again when there is no other); every answer feeds its player alike."""
+    segments (journey[0] again when there is no other); every answer feeds its player alike.
+
+    `part` of `parts` (traffic.split): one of several processes sending one load. The turns run
+    over all `users` as in one process, and this one sends only for viewers v with
+    v % parts == part (None for the others' turns)."""
 
     def __init__(
         self,
@@ -74,9 +78,13 @@ class Audience:
         fixed_path: str | None = None,
         journey: tuple[str, ...] = (),
         crowd: Crowd | None = None,
+        part: int = 0,
+        parts: int = 1,
     ) -> None:
         if users < 1:
             raise ValueError("an audience needs at least one user")
+        if not 0 <= part < parts:
+            raise ValueError(f"part {part} of {parts}")
         self.users = users
         self._segments = segments
         self._fixed = fixed_path
@@ -86,12 +94,15 @@ class Audience:
         self._title = [self._rng.choice(TITLES) for _ in range(users)]
         self._turn = 0
         self.crowd = crowd
+        self._part, self._parts = part, parts
 
     def next(self, at: float = 0.0) -> Step | None:
         """The request due `at` seconds in: the next viewer's in turn, or None when that
         viewer is not watching then (a crowd's wave has left): nothing is sent."""
         user = self._turn % self.users
         self._turn += 1
+        if user % self._parts != self._part:  # another process's viewer
+            return None
         if self.crowd is not None and not self.crowd.watching(user, at):
             return None
         if self._fixed is not None:

@@ -29,6 +29,23 @@ def test_drill_load_spreads_evenly_and_agrees_with_the_balancer(stack: RunRecord
     assert "p95" in result["latency_ms"] and result["late_sends"] <= 60  # 5%: a busy 2-core host lags now and then
 
 
+def test_two_load_processes_send_the_asked_count_and_agree_with_the_balancer(stack: RunRecord) -> None:
+    """The answers of two child processes, merged in the parent, add up to what the balancer
+    itself counted per replica (its own counters, read over the runtime API)."""
+    argv = ["load", "--run", stack.run_id, "--rps", "300", "--duration", "3", "--processes", "2", "--json"]
+    done = drill_cli(*argv)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["requests"] == 900 and result["errors"] == 0
+    replicas = result["replicas"]
+    assert sorted(replicas) == ["app1", "app2", "app3"]
+    assert sum(row["requests"] for row in replicas.values()) == 900
+    for name, row in replicas.items():
+        assert abs(row["balancer_responses"] - row["requests"]) <= 0.01 * row["requests"] + 1, (name, row)
+    latency = result["latency_ms"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+
+
 SUSTAINED_OVERLOAD = r"""
 import asyncio, sys, time
 

@@ -39,6 +39,11 @@ CASES: list[tuple[list[str], str]] = [
     (["load", "--url", "http://127.0.0.1:9/", "--users", "0"], "--users must be at least 1"),
     (["load", "--url", "http://127.0.0.1:9/", "--model", "bursty"], "--model must be one of"),
     (["load", "--url", "http://127.0.0.1:9/", "--path", "health"], "--path must start with '/'"),
+    (["load", "--url", "http://127.0.0.1:9/", "--processes", "many"], "--processes must be a whole number from 1"),
+    (
+        ["load", "--url", "http://127.0.0.1:9/", "--processes", "3", "--users", "2"],
+        "--processes must be between 1 and 2",
+    ),
     (["load", "--run", "nothex"], "RUN_ID 'nothex' is not a run id"),
     (["load", "--run", "abcdef"], "--run abcdef: no such run is up on this machine"),
     (["chaos", "inject", "lb.cha-cha", "--run", "abcdef"], "FAULT 'lb.cha-cha' is not a fault"),
