@@ -1,11 +1,14 @@
 """CPU of one stack under the drill's load (issue #15): where it goes, and the whole machine's.
 
-Usage: .venv/bin/python benchmarks/bench_cpu.py [SECONDS] [RPS]   (needs `make setup`)
-Brings one stack up, measures an idle stretch (the reference: what the machine spends with
-the stack up and no traffic), then drives the drill's audience through it for SECONDS
-(default 15) at RPS (default 150, traffic-tango's rate) and prints CPU seconds per
-container, per Docker host process, for the generator, and for the whole machine, as
-fractions of one core.
+Usage: .venv/bin/python -m benchmarks.bench_cpu [SECONDS] [RPS] [MODEL] [monitoring]   (needs `make setup`)
+Brings one stack up (Prometheus in it with `monitoring`), measures an idle stretch (the
+reference: what the machine spends with the stack up and no traffic), then drives the
+drill's audience through it for SECONDS (default 15) at RPS (default 150, traffic-tango's
+rate) with arrivals MODEL (poisson, default; waves is traffic-tango's crowd) and prints CPU
+seconds per container, per Docker host process, for the generator, and for the whole
+machine, as fractions of one core. "this stack" adds the stack's containers and the
+generator: the host processes (dockerd, containerd, shims, docker-proxy) are machine-wide,
+so on a shared machine they also count other people's stacks.
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ def report(title: str, deltas: dict[str, float], seconds: float) -> None:
             print(f"  {name:<40} {cpu:6.2f} CPU-s  {cpu / seconds:5.3f} of a core")
 
 
-def main(seconds: float = 15.0, rps: float = 150.0) -> None:
+def main(seconds: float = 15.0, rps: float = 150.0, model: str = "poisson", monitoring: bool = False) -> None:
     doors = kit.real()
-    spec = StackSpec(3, app=AppSettings(capacity=2, service_ms=20))  # traffic-tango's stack
+    spec = StackSpec(3, app=AppSettings(capacity=2, service_ms=20), monitoring=monitoring)  # traffic-tango's stack
     record = provision.up(doors, spec, progress=lambda line: None)
     stack = open_stack(doors, record.run_id)
     ids = container_ids(doors.runtime, record.run_id)
@@ -49,13 +52,18 @@ def main(seconds: float = 15.0, rps: float = 150.0) -> None:
         before = Snapshot.take(ids)
         started = time.monotonic()
         result = run_load(
-            LoadSpec(stack.endpoints.audience_url, rps=rps, duration_s=seconds, users=40, model="poisson"),
+            LoadSpec(stack.endpoints.audience_url, rps=rps, duration_s=seconds, users=40, model=model),
             balancer=stack.balancer,
         )
         loaded = Snapshot.take(ids).since(before)
         elapsed = time.monotonic() - started
         report(f"{rps:g} req/s of viewers, {result.report.requests} requests", loaded, elapsed)
         machine = loaded["whole machine"] / elapsed
+        own = sum(v for k, v in loaded.items() if k.startswith(("container ", "generator"))) / elapsed
+        print(
+            f"this stack (its containers and the generator): {own:.3f} of a core, "
+            f"{own * elapsed / max(result.report.requests, 1) * 1e6:.0f} us per request"
+        )
         print(
             f"whole machine under the drill's load: {machine:.3f} of a core "
             f"({machine / max(idle['whole machine'] / seconds, 1e-6):.1f}x the idle stack)"
@@ -65,4 +73,10 @@ def main(seconds: float = 15.0, rps: float = 150.0) -> None:
 
 
 if __name__ == "__main__":
-    main(*(float(a) for a in sys.argv[1:3]))
+    args = sys.argv[1:]
+    main(
+        float(args[0]) if args else 15.0,
+        float(args[1]) if len(args) > 1 else 150.0,
+        args[2] if len(args) > 2 else "poisson",
+        "monitoring" in args[3:],
+    )
