@@ -12,16 +12,8 @@ Finite capacity, as the drill needs: at most CAPACITY requests in service at onc
 each taking SERVICE_MS; up to QUEUE more wait their turn (real queueing latency);
 beyond that the replica answers 503 at once. /health and /metrics bypass the queue.
 
-A load-feedback agent listens on AGENT_PORT for HAProxy's `agent-check`: it answers the
-weight (a percentage) the balancer should give this replica. Its "tango" mode, asked for
-with `agent-send "tango period=P replicas=N"`, is the rollout helper someone left on: it
-hands the lead to one replica after another every P seconds (100%, the others 5%);
-with "calm=C" every replica gets 100% for C seconds between two leads.
-No agent-check in the balancer config, no effect: the reference stack does not use it.
-
-Logs (stdout, `docker logs`) read like a service's: a line per notable second (queue full and
-503s, requests that waited long for a slot past the upstream's patience, slow database calls)
-among routine noise (cache refreshes, connection churn, GC), so reading them is real work.
+Beside it, in the same directory: replica_agent.py (the load-feedback agent on AGENT_PORT that
+lb.tango turns on), replica_log.py (what `docker logs` shows), replica_metrics.py (/metrics).
 
 Settings (environment): REPLICA_NAME, PORT, AGENT_PORT, CAPACITY, SERVICE_MS, QUEUE,
 SEGMENT_BYTES, REDIS_HOST, REDIS_PORT, TITLE_TTL_S.
@@ -30,17 +22,19 @@ SEGMENT_BYTES, REDIS_HOST, REDIS_PORT, TITLE_TTL_S.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import random
 import signal
 import socket
 import time
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from itertools import accumulate
+
+from replica_agent import agent
+from replica_log import reporter
+from replica_metrics import Metrics
 
 NAME = os.environ.get("REPLICA_NAME", socket.gethostname())
 PORT = int(os.environ.get("PORT", "8080"))
@@ -54,7 +48,6 @@ REDIS_PORT = int(os.environ.get("REDIS_PORT", "6379"))
 TITLE_TTL_S = float(os.environ.get("TITLE_TTL_S", "1.0"))
 SLOW_DB_S = 0.01
 
-BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TITLES = {
     "ocean-drift": "Ocean Drift",
     "night-shift": "Night Shift",
@@ -67,55 +60,7 @@ MAX_HEAD_BYTES = 65536
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}
 
 
-@dataclass
-class Metrics:
-    requests: dict[tuple[str, int], int] = field(default_factory=dict)
-    in_flight: int = 0
-    queue_depth: int = 0
-    rejected: int = 0
-    bucket_counts: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS_S) + 1))  # per bucket, not cumulative
-    latency_sum: float = 0.0
-    latency_count: int = 0
-    # for the log, reset each second
-    second_rejected: int = 0
-    second_waits: list[float] = field(default_factory=list)
-    second_slow_db: list[tuple[str, float]] = field(default_factory=list)
-    connections: int = 0
-
-    def observe(self, route: str, status: int, seconds: float) -> None:
-        key = (route, status)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        self.latency_sum += seconds
-        self.latency_count += 1
-        self.bucket_counts[bisect_left(BUCKETS_S, seconds)] += 1  # summed into `le` buckets when rendered
-
-    def render(self) -> str:
-        lines = [
-            "# HELP app_requests_total Requests answered, by route and status.",
-            "# TYPE app_requests_total counter",
-        ]
-        for (route, status), n in sorted(self.requests.items()):
-            lines.append(f'app_requests_total{{replica="{NAME}",route="{route}",code="{status}"}} {n}')
-        lines += [
-            "# TYPE app_in_flight gauge",
-            f'app_in_flight{{replica="{NAME}"}} {self.in_flight}',
-            "# TYPE app_queue_depth gauge",
-            f'app_queue_depth{{replica="{NAME}"}} {self.queue_depth}',
-            "# TYPE app_rejected_total counter",
-            f'app_rejected_total{{replica="{NAME}"}} {self.rejected}',
-            "# TYPE app_request_duration_seconds histogram",
-        ]
-        for bound, n in zip(BUCKETS_S, accumulate(self.bucket_counts), strict=False):
-            lines.append(f'app_request_duration_seconds_bucket{{replica="{NAME}",le="{bound}"}} {n}')
-        lines += [
-            f'app_request_duration_seconds_bucket{{replica="{NAME}",le="+Inf"}} {self.latency_count}',
-            f'app_request_duration_seconds_sum{{replica="{NAME}"}} {self.latency_sum:.6f}',
-            f'app_request_duration_seconds_count{{replica="{NAME}"}} {self.latency_count}',
-        ]
-        return "\n".join(lines) + "\n"
-
-
-METRICS = Metrics()
+METRICS = Metrics(NAME)
 
 
 class Capacity:
@@ -378,101 +323,16 @@ class HttpConnection(asyncio.Protocol):
             self._next()
 
 
-def log(level: str, text: str) -> None:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    print(f"{stamp}.{int(time.time() * 1000) % 1000:03d}Z {level:<5} {NAME} {text}", flush=True)
-
-
-NOISE = (
-    ("INFO", "catalog cache refreshed: 5 titles, {ms:.1f} ms"),
-    ("INFO", "segment cache: hit ratio {ratio:.2f}, {n} entries"),
-    ("DEBUG", "gc: gen0 collected {objs} objects"),
-    ("INFO", "keep-alive: {conns} client connections open"),
-    ("INFO", "healthcheck ok from balancer"),
-    ("WARN", "client closed connection before response (broken pipe)"),
-    ("INFO", "title metadata lookup miss for 'ocean-drift-4k': falling back to 'ocean-drift'"),
-)
-UPSTREAM_PATIENCE_S = 1.0  # the balancer's viewers give up on a segment around here
-REPORT_S = 1.0  # how often the log says what went wrong in the last while
-
-
-async def reporter(rng: random.Random) -> None:
-    """Once a second: what went wrong in it (if anything); now and then, routine noise."""
-    while True:
-        await asyncio.sleep(REPORT_S)
-        m = METRICS
-        waits, rejected, slow_db = m.second_waits, m.second_rejected, m.second_slow_db
-        m.second_waits, m.second_rejected, m.second_slow_db = [], 0, []
-        if rejected:
-            log("ERROR", f"queue full ({QUEUE} waiting, {CAPACITY} in service): answered 503 to {rejected} requests")
-        late = [w for w in waits if w > UPSTREAM_PATIENCE_S]
-        if late:
-            log(
-                "WARN",
-                f"upstream timeout risk: {len(late)} of {len(waits)} requests waited over "
-                f"{UPSTREAM_PATIENCE_S:g}s for a worker (longest {max(late):.2f}s, queue depth {m.queue_depth})",
-            )
-        elif waits and max(waits) > 0.25:
-            log("INFO", f"request queue: longest wait {max(waits) * 1000:.0f} ms, depth {m.queue_depth}")
-        for command, took in slow_db[:2]:
-            log("WARN", f"slow redis call {command} took {took * 1000:.0f} ms")
-        if rng.random() < 0.12:
-            level, text = rng.choice(NOISE)
-            log(
-                level,
-                text.format(
-                    ms=rng.uniform(0.4, 3.0),
-                    ratio=rng.uniform(0.93, 0.99),
-                    n=rng.randint(180, 400),
-                    objs=rng.randint(200, 900),
-                    conns=m.connections,
-                ),
-            )
-
-
-def agent_weight(request: str, name: str, now: float) -> str:
-    """The agent's answer: "100%" normally; in tango mode the lead rotates between replicas,
-    with `calm` seconds of everyone at 100% between two leads."""
-    words = dict(w.partition("=")[::2] for w in request.split() if "=" in w)
-    if "tango" not in request.split():
-        return "100%"
-    try:
-        period, replicas = max(float(words.get("period", "4")), 0.5), max(int(words.get("replicas", "3")), 1)
-        calm = max(float(words.get("calm", "0")), 0.0)
-        index = int("".join(c for c in name if c.isdigit()) or "1")
-    except ValueError:
-        return "100%"
-    cycle = period + calm
-    if now % cycle >= period:
-        return "100%"
-    lead = int(now / cycle) % replicas + 1
-    return "100%" if lead == index else "5%"
-
-
-async def agent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        try:
-            request = (await asyncio.wait_for(reader.read(256), timeout=0.2)).decode(errors="replace")
-        except TimeoutError:
-            request = ""
-        writer.write((agent_weight(request, NAME, time.time()) + "\n").encode())
-        await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
-
-
 async def main() -> None:
     loop = asyncio.get_running_loop()
     service = Service(loop)
     server = await loop.create_server(lambda: HttpConnection(service), "0.0.0.0", PORT, backlog=1024)
-    feedback = await asyncio.start_server(agent, "0.0.0.0", AGENT_PORT)
+    feedback = await asyncio.start_server(functools.partial(agent, NAME), "0.0.0.0", AGENT_PORT)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     seeding = asyncio.create_task(service.seed())
-    reporting = asyncio.create_task(reporter(random.Random(NAME)))
+    reporting = asyncio.create_task(reporter(random.Random(NAME), METRICS, f"{QUEUE} waiting, {CAPACITY} in service"))
     print(f"{NAME}: serving on :{PORT} capacity={CAPACITY} service_ms={SERVICE_MS} queue={QUEUE}", flush=True)
     async with server:
         await stop.wait()
