@@ -1,4 +1,5 @@
-"""Several generator processes (drill load --processes) against a real server on loopback, no Docker."""
+"""Several generator processes (drill load --processes) against a real server on loopback: no Docker,
+but real interpreter processes (about 3 s), so here rather than in the seconds-long unit suite."""
 
 from __future__ import annotations
 
@@ -14,14 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from doors.tls import Trust
 from drills.errors import DrillError
 from orchestration.load import LoadSpec, run_load
 from telemetry.windows import Slis
+from tests.unit.servers import SelfSigned
 from tests.unit.test_generator_loopback import KeepAlive, serve
+from tests.unit.test_tls import https_port, pair
 from traffic.fleet import Fleet
 from traffic.generator import run as run_loop
 from traffic.sample import summarize
 from traffic.split import LoadShare
+
+__all__ = ["https_port", "pair"]  # the TLS fixtures, shared with tests/unit/test_tls.py
 
 
 @pytest.fixture()
@@ -118,3 +124,12 @@ def test_ctrl_c_on_drill_load_with_processes_leaves_nothing_running(url: str, tm
     assert said[-1] == "drill: error: interrupted: load stopped; nothing was left running"
     assert not any("Traceback" in line or "load process" in line for line in said), said
     assert all(gone(pid) for pid in children)
+
+
+def test_each_load_process_trusts_the_ca_file_too(pair: SelfSigned, https_port: int) -> None:
+    spec = LoadSpec(
+        f"https://localhost:{https_port}", rps=100, duration_s=0.3, path="/x", trust=Trust(str(pair.cert)), processes=2
+    )
+    result = run_load(spec, rules=[])
+    assert result.report.requests == 30 and result.report.errors == 0, [s.error for s in result.samples if s.error]
+    assert {s.user % 2 for s in result.samples} == {0, 1}, "both processes sent"

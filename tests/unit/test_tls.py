@@ -54,15 +54,6 @@ def test_load_over_https_with_the_ca_file_counts_every_answer(pair: SelfSigned, 
     assert set(SeenHosts.hosts) == {f"localhost:{https_port}"}, "the name the user gave, with its port"
 
 
-def test_each_load_process_trusts_the_ca_file_too(pair: SelfSigned, https_port: int) -> None:
-    spec = LoadSpec(
-        f"https://localhost:{https_port}", rps=100, duration_s=0.3, path="/x", trust=Trust(str(pair.cert)), processes=2
-    )
-    result = run_load(spec, rules=[])
-    assert result.report.requests == 30 and result.report.errors == 0, [s.error for s in result.samples if s.error]
-    assert {s.user % 2 for s in result.samples} == {0, 1}, "both processes sent"
-
-
 def test_an_untrusted_certificate_stops_the_load_before_it_starts(https_port: int) -> None:
     with pytest.raises(UsageError) as caught:
         run_load(LoadSpec(f"https://127.0.0.1:{https_port}", rps=10, duration_s=1, path="/x"), rules=[])
