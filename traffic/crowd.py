@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class WaveSpec:
-    every_s: tuple[float, float] = (17.0, 21.0)  # time from one title's start to the next
+    every_s: tuple[float, float] = (14.0, 16.0)  # time from one title's start to the next
     arrive_s: float = 2.0  # the crowd arrives over this long after a start
     crowd_s: float = 6.0  # from a start until the crowd begins to leave
-    leave_s: float = 3.0  # the crowd leaves over this long, not all in one second
+    leave_s: float = 2.0  # the crowd leaves over this long, not all in one second
     regulars: float = 0.15  # share of viewers who watch between titles too
 
     def __post_init__(self) -> None:
