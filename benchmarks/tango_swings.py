@@ -1,7 +1,7 @@
 """lb.tango's rollercoaster under one audience model: a shortened traffic-tango with only lb.tango,
-the autopilot watching WATCH s before it acts (40, as the every-variant test), then the stored
+the autopilot watching WATCH s before it acts (default: the every-variant test's WATCH_S), then the stored
 SLIs read as the fidelity test reads them (swings: p95 above 5x the baseline and back below 2x).
-Runs RUNS times (default 1) and prints each run, then the lowest and mean swings a minute.
+Runs RUNS times (default 1, seeds 1..RUNS) and prints each run, then the lowest and mean swings a minute.
 
     python -m benchmarks.tango_swings waves [RUNS] [WATCH]   # the default audience
     python -m benchmarks.tango_swings poisson                # a constant one

@@ -22,10 +22,12 @@ import bisect
 import random
 from dataclasses import dataclass
 
+from drills.definition import WAVES_EVERY_S
+
 
 @dataclass(frozen=True)
 class WaveSpec:
-    every_s: tuple[float, float] = (14.0, 16.0)  # time from one title's start to the next
+    every_s: tuple[float, float] = WAVES_EVERY_S  # time from one title's start to the next (a drill's setting)
     arrive_s: float = 2.0  # the crowd arrives over this long after a start
     crowd_s: float = 6.0  # from a start until the crowd begins to leave
     leave_s: float = 2.0  # the crowd leaves over this long, not all in one second

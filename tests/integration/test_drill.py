@@ -67,7 +67,7 @@ def fidelity(store: Store, result: dict[str, Any]) -> dict[str, Any]:
 # one a second, each over a 5 s window). A flat wall counts one rise and no fall.
 EPISODE_HIGH, EPISODE_LOW, EPISODES = 0.12, 0.04, 2
 # The autopilot watches this long before acting: two of the audience's waves and troughs (every
-# 14-16 s). The fault then lasts about 50-59 s, in which lb.tango's leads meet 3 waves: >= 3 swings/min.
+# 15-17 s). The fault then lasts about 50-59 s, in which lb.tango's leads meet 3 waves: >= 3 swings/min.
 WATCH_S = "35"
 
 
@@ -189,7 +189,7 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     # it recovers between waves while the fault is still there
     assert felt["episodes"] >= EPISODES, felt
     if variant["fault"] == "lb.tango":  # and the rollercoaster: p95 above 5x the baseline and back below 2x
-        assert felt["swings_per_min"] >= 3, felt  # every wave meets a 6 s lead (waves: every 14-16 s)
+        assert felt["swings_per_min"] >= 3, felt  # every wave meets a lead (waves: every 15-17 s)
 
 
 def test_nobody_responds_times_out_reverts_and_removes(engine: DockerEngine, tmp_path: Path) -> None:
