@@ -52,7 +52,8 @@ postgres:
 # pytest-xdist workers, a test each at a time (a file's tests together where they share a module
 # fixture): they mostly wait on their drills' phases and
 # each keeps to its own stack, DRILL_HOME and labels. Then the rest alone: their shares within
-# 5% and latency thresholds do not share the machine. TEST_WORKERS=0: all in one process.
+# 5%, latency thresholds and lb.tango's swing count (marker alone) do not share the machine.
+# TEST_WORKERS=0: all in one process.
 TEST_WORKERS ?= 2
 test: setup browser postgres lint
 	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m side_by_side -n $(TEST_WORKERS) --dist loadgroup; first=$$?; \

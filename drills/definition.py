@@ -94,6 +94,11 @@ class OwnApp:
     paths: tuple[str, ...] = ("/",)
 
 
+# The waves audience (traffic.crowd): seconds from one title's start to the next. 15-17 s gives
+# lb.tango 3-4 swings a minute (README, "The rollercoaster").
+WAVES_EVERY_S = (15.0, 17.0)
+
+
 @dataclass(frozen=True)
 class Drill:
     name: str
@@ -123,6 +128,7 @@ class Drill:
     level: str = "standard"  # drills.levels: onboarding, standard, veteran
     live: str = "full"  # the facilitator's live line: "full" (SLIs) or "clock" (phase and clock only)
     queue: int = 32  # requests each replica lets wait for a slot before it answers 503
+    waves_every_s: tuple[float, float] = WAVES_EVERY_S  # the waves model: seconds between titles' starts
     monitoring: bool = False  # Prometheus in the stack (costs CPU: off by default)
     app: OwnApp | None = None  # a team's own app image instead of the reference app
     balancer: str = "haproxy"  # stack.balancer: haproxy or nginx

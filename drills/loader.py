@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from drills import levels
-from drills.definition import Drill, DrillChecks, OwnApp
+from drills.definition import WAVES_EVERY_S, Drill, DrillChecks, OwnApp
 from drills.errors import UsageError
 from drills.ownapp import fault_problems, own_app
 from drills.schema import Fields, Schema
@@ -120,7 +120,7 @@ def _compose(text: str, file: str) -> yaml.Node | None:
 
 def _build(s: Schema, top: Fields, file: str, checks: DrillChecks, override: str | None) -> Drill:
     replicas, capacity, service_ms, queue, monitoring, app, balancer = _stack(s, top.get("stack"))
-    rps, users, model = _traffic(s, top.get("traffic"))
+    rps, users, model, waves_every_s = _traffic(s, top.get("traffic"))
     baseline_s, window, time_limit_s = _phases(s, top.get("phases"))
     cause, accepted = _root_cause(s, top)
     written = s.choice(top.get("level"), "level", tuple(levels.LEVELS), levels.DEFAULT)
@@ -135,6 +135,7 @@ def _build(s: Schema, top: Fields, file: str, checks: DrillChecks, override: str
         rps=rps,
         users=users,
         model=model,
+        waves_every_s=waves_every_s,
         baseline_s=baseline_s,
         inject_window_s=window,
         time_limit_s=time_limit_s,
@@ -195,13 +196,30 @@ def _stack(s: Schema, node: yaml.Node | None) -> tuple[int, int, float, int, boo
     )
 
 
-def _traffic(s: Schema, node: yaml.Node | None) -> tuple[float, int, str]:
-    traffic = s.fields(node, "traffic", ("rps", "users", "model"))
+def _traffic(s: Schema, node: yaml.Node | None) -> tuple[float, int, str, tuple[float, float]]:
+    traffic = s.fields(node, "traffic", ("rps", "users", "model", "waves_every_s"))
     return (
         s.number(traffic.get("rps"), "traffic.rps", 100.0, 1, 5000),
         s.whole(traffic.get("users"), "traffic.users", 40, 1, 100_000),
         s.choice(traffic.get("model"), "traffic.model", ("constant", "poisson", "waves"), "poisson"),
+        _waves_every(s, traffic.get("waves_every_s")),
     )
+
+
+def _waves_every(s: Schema, given: yaml.Node | None) -> tuple[float, float]:
+    """Seconds between two titles' starts with the waves model, [shortest, longest]. The crowd
+    stays up to 8 s after a start, and lb.tango's p95 needs ~14 s to fall back: shorter than
+    15 s leaves no trough between waves, longer gives fewer swings a minute."""
+    path, (low, high) = "traffic.waves_every_s", WAVES_EVERY_S
+    pair = s.items(given, path, " [shortest, longest]")
+    if len(pair) != 2 and isinstance(given, yaml.SequenceNode):
+        s.error(given, path, f"expected [shortest, longest] seconds between waves, got {len(pair)} values")
+    if len(pair) == 2:
+        low = s.number(pair[0], f"{path}[0]", WAVES_EVERY_S[0], 9, 3600)
+        high = s.number(pair[1], f"{path}[1]", WAVES_EVERY_S[1], 9, 3600)
+        if low > high:
+            s.error(given, path, f"shortest {low:g} is longer than longest {high:g}: write [{high:g}, {low:g}]")
+    return low, high
 
 
 def _phases(s: Schema, node: yaml.Node | None) -> tuple[float, tuple[float, float], float]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from doors.balancer import BalancerApi
 from doors.tls import Trust
+from drills.definition import WAVES_EVERY_S
 from drills.errors import Interrupted, UsageError
 from drills.rules import AlertRule, default_rules
 from stack.handle import RunStack
@@ -16,7 +17,7 @@ from telemetry.monitor import BalancerView, Monitor
 from telemetry.rules import AlertEvent, Alerting
 from telemetry.sinks import Sink, TerminalSink, WebhookSink
 from telemetry.windows import Slis, Window, expected_from_weights
-from traffic.crowd import Crowd
+from traffic.crowd import Crowd, WaveSpec
 from traffic.fleet import Fleet
 from traffic.generator import Generator, Target, check_reachable
 from traffic.generator import run as run_loop
@@ -46,6 +47,7 @@ class LoadSpec:
     trust: Trust = field(default_factory=Trust)
     paths: tuple[str, ...] = ()  # a team's own app's pages (traffic.schedule.Audience's journey)
     processes: int = 1  # generator processes sharing the load (traffic.split)
+    waves_every_s: tuple[float, float] = WAVES_EVERY_S  # model waves: seconds between titles' starts
 
     def __post_init__(self) -> None:
         if not 0 < self.rps <= MAX_RPS:
@@ -82,6 +84,7 @@ class LoadSpec:
             0,
             self.processes,
             overdue_after_s=max(0.0, self.slo_ms / 1000 - OVERDUE_MARGIN_S),
+            waves_every_s=self.waves_every_s,
         )
 
 
@@ -147,7 +150,8 @@ def run_load(
     expected = expected_from_weights(view.weights()) if view is not None else {}
     metrics = MetricsServer(metrics_port) if metrics_port is not None else None
     samples: list[Sample] = []
-    crowd = Crowd(spec.users, seed=spec.seed) if spec.model == "waves" and spec.path is None else None
+    waves = WaveSpec(every_s=spec.waves_every_s)
+    crowd = Crowd(spec.users, waves, seed=spec.seed) if spec.model == "waves" and spec.path is None else None
     monitor = Monitor(
         Window(spec.window_s, spec.slo_ms, expected, playback(spec, crowd)),
         Alerting(rules if rules is not None else default_rules()),

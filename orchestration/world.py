@@ -46,7 +46,18 @@ class Audience:
         bound = d.baseline_s + d.inject_window_s[1] + d.time_limit_s + d.recovery.sustain_s + 120
         url = target.stack.endpoints.audience_url
         paths = d.app.paths if d.app is not None else ()
-        spec = LoadSpec(url, d.rps, bound, d.users, d.model, None, SLO_MS, seed=self.seed, paths=paths)
+        spec = LoadSpec(
+            url,
+            d.rps,
+            bound,
+            d.users,
+            d.model,
+            None,
+            SLO_MS,
+            seed=self.seed,
+            paths=paths,
+            waves_every_s=d.waves_every_s,
+        )
 
         def drive() -> None:
             try:

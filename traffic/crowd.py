@@ -22,13 +22,15 @@ import bisect
 import random
 from dataclasses import dataclass
 
+from drills.definition import WAVES_EVERY_S
+
 
 @dataclass(frozen=True)
 class WaveSpec:
-    every_s: tuple[float, float] = (17.0, 21.0)  # time from one title's start to the next
+    every_s: tuple[float, float] = WAVES_EVERY_S  # time from one title's start to the next (a drill's setting)
     arrive_s: float = 2.0  # the crowd arrives over this long after a start
     crowd_s: float = 6.0  # from a start until the crowd begins to leave
-    leave_s: float = 3.0  # the crowd leaves over this long, not all in one second
+    leave_s: float = 2.0  # the crowd leaves over this long, not all in one second
     regulars: float = 0.15  # share of viewers who watch between titles too
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
+from drills.definition import WAVES_EVERY_S
 from drills.errors import UsageError
 
 AUTO = "auto"
@@ -73,6 +74,7 @@ class LoadShare:
     part: int
     parts: int
     overdue_after_s: float  # in-flight requests older than this are reported to the parent
+    waves_every_s: tuple[float, float] = WAVES_EVERY_S  # the crowd's rhythm (traffic.crowd.WaveSpec)
 
     def __post_init__(self) -> None:
         if not 0 <= self.part < self.parts:
@@ -85,8 +87,9 @@ class LoadShare:
     def from_json(cls, line: str) -> LoadShare:
         fields = json.loads(line)
         fields["journey"] = tuple(fields["journey"])
+        fields["waves_every_s"] = tuple(fields.get("waves_every_s", WAVES_EVERY_S))
         return cls(**fields)
 
     def of(self, part: int) -> LoadShare:
         """The same load, another process's part."""
-        return LoadShare(**{**asdict(self), "journey": self.journey, "part": part})
+        return LoadShare(**{**asdict(self), "journey": self.journey, "waves_every_s": self.waves_every_s, "part": part})

@@ -23,7 +23,7 @@ from typing import BinaryIO
 from doors.tls import Trust
 from drills.errors import DrillError
 from traffic import wire
-from traffic.crowd import Crowd
+from traffic.crowd import Crowd, WaveSpec
 from traffic.generator import Generator, Target
 from traffic.generator import run as run_loop
 from traffic.schedule import Arrivals, Audience
@@ -45,7 +45,7 @@ class Child:
         self.start_at: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         target = Target.parse(share.url)
         context = Trust(share.ca_file, share.insecure).context() if target.tls else None
-        crowd = Crowd(share.users, seed=share.seed) if share.waves else None
+        crowd = Crowd(share.users, WaveSpec(every_s=share.waves_every_s), seed=share.seed) if share.waves else None
         arrivals = Arrivals(share.rate, share.duration_s, share.model, share.seed)
         audience = Audience(
             share.users,

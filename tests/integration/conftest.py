@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "integration" in item.path.parts:
             item.add_marker(pytest.mark.docker)
             item.add_marker(pytest.mark.flaky(reruns=RERUNS, reruns_delay=2))
-            if item.path.name in SIDE_BY_SIDE:
+            if item.path.name in SIDE_BY_SIDE and item.get_closest_marker("alone") is None:
                 item.add_marker(pytest.mark.side_by_side)
             if item.path.name in ONE_WORKER:
                 item.add_marker(pytest.mark.xdist_group(item.path.name))
@@ -123,7 +123,22 @@ def stack(engine: DockerEngine) -> Iterator[RunRecord]:
 
 
 def drill_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout)
+    """`drill ARGS` in a process of its own. Past the timeout it gets SIGTERM (a drill aborts,
+    reverts and removes its stack, as for a facilitator's kill) and up to a minute to do so,
+    not subprocess.run's SIGKILL, which would leave its stack behind."""
+    argv = [sys.executable, "-m", "cli.main", *args]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                out, err = process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+            raise subprocess.TimeoutExpired(argv, timeout, out, err) from None
+    return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,9 @@ from stack.rundir import RunDir
 from tests.integration.conftest import drill_cli
 
 VARIANTS = yaml.safe_load(builtin_files()["traffic-tango"].read_text())["faults"]
+# lb.tango's swing count is a rate of latency swings: it runs alone (marker `alone`), not beside
+# another whole drill, whose load would blur the troughs it counts (make test, conftest.py).
+CASES = [pytest.param(v, marks=[pytest.mark.alone] if v["fault"] == "lb.tango" else []) for v in VARIANTS]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -66,7 +69,9 @@ def fidelity(store: Store, result: dict[str, Any]) -> dict[str, Any]:
 # back below EPISODE_LOW, again and again, while the fault is still in effect (stored SLIs,
 # one a second, each over a 5 s window). A flat wall counts one rise and no fall.
 EPISODE_HIGH, EPISODE_LOW, EPISODES = 0.12, 0.04, 2
-WATCH_S = "40"  # the autopilot watches this long before acting: two of the audience's waves and troughs
+# The autopilot watches this long before acting: two of the audience's waves and troughs (every
+# 15-17 s). The fault then lasts about 50-59 s, in which lb.tango's leads meet 3 waves: >= 3 swings/min.
+WATCH_S = "35"
 
 
 def episodes(affected: list[float]) -> int:
@@ -147,12 +152,12 @@ def assert_gone(engine: DockerEngine, run_id: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "variant", VARIANTS, ids=lambda v: v["fault"] + "".join(f"-{x}" for x in v.get("params", {}).values())
+    "variant", CASES, ids=lambda v: v["fault"] + "".join(f"-{x}" for x in v.get("params", {}).values())
 )
 def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, variant: dict[str, Any]) -> None:
     done = drill_cli(
         "run",
-        str(fast_drill(tmp_path, [variant], time_limit_s=120)),  # a wave may come 20 s after the fault
+        str(fast_drill(tmp_path, [variant], time_limit_s=120)),  # a wave may come 16 s after the fault
         "--autopilot",
         "--autopilot-watch",
         WATCH_S,
@@ -187,7 +192,7 @@ def test_autopilot_resolves_every_variant(engine: DockerEngine, tmp_path: Path, 
     # it recovers between waves while the fault is still there
     assert felt["episodes"] >= EPISODES, felt
     if variant["fault"] == "lb.tango":  # and the rollercoaster: p95 above 5x the baseline and back below 2x
-        assert felt["swings_per_min"] >= 2, felt  # with each wave that meets a lead (waves: every 17-21 s)
+        assert felt["swings_per_min"] >= 3, felt  # every wave meets a lead (waves: every 15-17 s)
 
 
 def test_nobody_responds_times_out_reverts_and_removes(engine: DockerEngine, tmp_path: Path) -> None:

@@ -215,6 +215,18 @@ SECTIONS = [
         6,
         "phases.inject_window_s[0]: must be between 0 and 3600",
     ),
+    Broken(
+        "waves-reversed",
+        plus("traffic: {model: waves, waves_every_s: [20, 16]}\n"),
+        5,
+        "traffic.waves_every_s: shortest 20 is longer than longest 16",
+    ),
+    Broken(
+        "waves-too-short",
+        plus("traffic:\n  waves_every_s: [5, 16]\n"),
+        6,
+        "traffic.waves_every_s[0]: must be between 9 and 3600",
+    ),
     Broken("alert-unknown-sli", plus("alerts: [{name: a, when: 'p42 > 1 for 3s'}]\n"), 5, "alerts[0].when: rule 'a'"),
     Broken("alert-without-when", plus("alerts: [{name: slow}]\n"), 5, "alerts[0].when: is required"),
     Broken(

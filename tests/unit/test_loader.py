@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from drills import loader
+from drills.definition import WAVES_EVERY_S
 from drills.errors import UsageError
 from playbooks.checks import CHECKS
 
@@ -59,6 +60,12 @@ def test_the_builtin_drill_is_valid_and_complete() -> None:
     drill = loader.load_file(loader.builtin_files()["traffic-tango"], CHECKS)
     assert len(drill.variants) >= 6 and drill.hints and drill.reference and drill.narration
     assert {"database", "ddos", "cdn"} <= set(drill.red_herrings)
+
+
+def test_the_waves_interval_is_a_setting() -> None:
+    text = "name: a\nroot_cause: {category: balancer}\nfaults: [{fault: lb.drained}]\ntraffic: {model: waves"
+    assert loader.load(text + "}\n", "x.yaml", CHECKS).waves_every_s == WAVES_EVERY_S
+    assert loader.load(text + ", waves_every_s: [20, 24]}\n", "x.yaml", CHECKS).waves_every_s == (20, 24)
 
 
 def test_find_by_name_in_drills_dir_then_builtin(tmp_path: Path) -> None:

@@ -80,11 +80,13 @@ def test_a_share_travels_as_one_json_line() -> None:
         0,
         3,
         0.15,
+        (9.0, 11.0),
     )
     line = share.of(2).to_json()
     assert "\n" not in line
     back = LoadShare.from_json(line)
     assert back == LoadShare(**{**share.__dict__, "part": 2}) and back.journey == ("/", "/menu")
+    assert back.waves_every_s == (9.0, 11.0), "each process's crowd keeps the drill's rhythm"
     with pytest.raises(ValueError, match="part 3 of 3"):
         share.of(3)
 
