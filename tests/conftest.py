@@ -7,11 +7,19 @@ except under DRILL_REQUIRE_DOCKER=1 (make test, CI), where a missing server fail
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
 
 from tests import pgcluster
+
+# A suite started in the background by a shell without job control (`make test &`, some CI
+# runners) inherits SIGINT ignored, and so would every drill the tests start: the tests that
+# press Ctrl-C on a drill would then wait for nothing. Caught here (as from a terminal), it
+# reaches the drills the tests start at its default, after their exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
