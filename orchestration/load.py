@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -168,13 +169,7 @@ def run_load(
         if on_sample is not None:
             on_sample(sample)
 
-    arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
-    audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path, journey=spec.paths, crowd=crowd)
-    generator: Generator | Fleet
-    if spec.processes > 1:
-        generator = Fleet(spec.share(waves=crowd is not None), record)
-    else:
-        generator = Generator(target, arrivals, audience, record, context)
+    generator = _sender(spec, target, context, crowd, record)
     monitor.in_flight = generator.in_flight
     if view is not None:
         view.begin()
@@ -186,6 +181,21 @@ def run_load(
     report = summarize(samples, spec.rps, spec.duration_s)
     counts = view.counts_since_start() if view is not None else None
     return LoadResult(report, monitor.events, expected, counts, monitor.latest, samples, monitor.stalls)
+
+
+def _sender(
+    spec: LoadSpec,
+    target: Target,
+    context: ssl.SSLContext | None,
+    crowd: Crowd | None,
+    record: Callable[[Sample], None],
+) -> Generator | Fleet:
+    """The load's sender: this process's generator, or a fleet of `spec.processes` of them."""
+    if spec.processes > 1:
+        return Fleet(spec.share(waves=crowd is not None), record)
+    arrivals = Arrivals(spec.rps, spec.duration_s, spec.model, spec.seed)
+    audience = Audience(spec.users, seed=spec.seed, fixed_path=spec.path, journey=spec.paths, crowd=crowd)
+    return Generator(target, arrivals, audience, record, context)
 
 
 def playback(spec: LoadSpec, crowd: Crowd | None = None) -> Playback | None:
