@@ -1,14 +1,16 @@
 """CPU of one stack under the drill's load (issue #15): where it goes, and the whole machine's.
 
 Usage: .venv/bin/python -m benchmarks.bench_cpu [SECONDS] [RPS] [MODEL] [monitoring]   (needs `make setup`)
-Brings one stack up (Prometheus in it with `monitoring`), measures an idle stretch (the
-reference: what the machine spends with the stack up and no traffic), then drives the
+Measures the machine without the stack first (the reference: what this shared machine spends
+anyway), brings one stack up (Prometheus in it with `monitoring`), measures an idle stretch (the
+stack up, no traffic), then drives the
 drill's audience through it for SECONDS (default 15) at RPS (default 150, traffic-tango's
 rate) with arrivals MODEL (poisson, default; waves is traffic-tango's crowd) and prints CPU
 seconds per container, per Docker host process, for the generator, and for the whole
 machine, as fractions of one core. "this stack" adds the stack's containers and the
 generator: the host processes (dockerd, containerd, shims, docker-proxy) are machine-wide,
-so on a shared machine they also count other people's stacks.
+so on a shared machine they also count other people's stacks; "what the stack adds" is the
+whole machine under the load minus the machine without the stack.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def report(title: str, deltas: dict[str, float], seconds: float) -> None:
 
 def main(seconds: float = 15.0, rps: float = 150.0, model: str = "poisson", monitoring: bool = False) -> None:
     doors = kit.real()
+    before = Snapshot.take({})  # the reference: this machine without the stack, in this run
+    time.sleep(seconds)
+    bare = Snapshot.take({}).since(before)["whole machine"] / seconds
+    print(f"machine without the stack ({seconds:.0f} s): {bare:.3f} of a core")
     spec = StackSpec(3, app=AppSettings(capacity=2, service_ms=20), monitoring=monitoring)  # traffic-tango's stack
     record = provision.up(doors, spec, progress=lambda line: None)
     stack = open_stack(doors, record.run_id)
@@ -66,7 +72,8 @@ def main(seconds: float = 15.0, rps: float = 150.0, model: str = "poisson", moni
         )
         print(
             f"whole machine under the drill's load: {machine:.3f} of a core "
-            f"({machine / max(idle['whole machine'] / seconds, 1e-6):.1f}x the idle stack)"
+            f"({machine / max(idle['whole machine'] / seconds, 1e-6):.1f}x the idle stack); "
+            f"what the stack adds to the machine without it: {machine - bare:.3f} of a core"
         )
     finally:
         teardown.down(doors, record.run_id)
