@@ -210,6 +210,7 @@ def test_nobody_responds_times_out_reverts_and_removes(engine: DockerEngine, tmp
 def test_parallel_responders_premature_resolve_and_ctrl_c(engine: DockerEngine, tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     controller = start_run(fast_drill(tmp_path, [{"fault": "lb.drained"}], time_limit_s=300, window=(2, 3)), db)
+    run_id = ""
     try:
         store = open_store(db)
         run_id = wait_event(store, "stack_ready")
@@ -232,7 +233,10 @@ def test_parallel_responders_premature_resolve_and_ctrl_c(engine: DockerEngine, 
         assert controller.returncode == 130, err[-2000:]
         assert "aborted" in out
     finally:
-        controller.kill()
+        if controller.poll() is None:  # it did not end: kill it and take its stack down, as after a crash
+            controller.kill()
+            controller.wait()
+            drill_cli("down", "--db", str(db), *([run_id] if run_id else []))
     final = store.events(run_id)
     assert [e.event for e in final].count("aborted") == 1
     assert any(e.event == "fault_reverted" or "reverted" in e.detail for e in final)
