@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from doors.fakes import fake_doors
+from doors.fakes import FakeRuntime, fake_doors
+from doors.kit import Doors
 from doors.runtime import ContainerInfo, Reaped
 from drills.errors import DrillError, StackTimeout
 from orchestration import teardown
@@ -40,14 +41,20 @@ def test_missing_images_stop_up_before_anything_starts(tmp_path: Path, monkeypat
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), "nothing written"
 
 
-def test_a_stack_that_never_gets_healthy_times_out_saying_what_it_saw_and_leaves_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def never_healthy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Doors, FakeRuntime]:
+    """Fake doors whose stack never gets healthy: the balancer checks a port no replica listens on."""
     monkeypatch.setenv("DRILL_HOME", str(tmp_path))
     broken = provision.haproxy_template().replace("default-server check", "default-server check port 8081")
     monkeypatch.setattr(provision, "haproxy_template", lambda: broken)
     doors, runtime = fake_doors()
     runtime.images = {tag: {} for tag in IMAGES.values()}
+    return doors, runtime
+
+
+def test_a_stack_that_never_gets_healthy_times_out_saying_what_it_saw_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doors, runtime = never_healthy(tmp_path, monkeypatch)
     with pytest.raises(StackTimeout, match=r"HAProxy to mark every replica UP; last seen: app1=DOWN, app2=DOWN"):
         provision.up(doors, StackSpec(replicas=2), progress=lambda line: None)
     assert runtime.containers() == [], "a failed up takes its containers down"
@@ -58,11 +65,7 @@ def test_a_container_whose_create_was_in_flight_when_up_failed_is_swept_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """compose killed mid-up can have a create in flight: the daemon finishes it after the sweep."""
-    monkeypatch.setenv("DRILL_HOME", str(tmp_path))
-    broken = provision.haproxy_template().replace("default-server check", "default-server check port 8081")
-    monkeypatch.setattr(provision, "haproxy_template", lambda: broken)
-    doors, runtime = fake_doors()
-    runtime.images = {tag: {} for tag in IMAGES.values()}
+    doors, runtime = never_healthy(tmp_path, monkeypatch)
     first_reap = runtime.reap
 
     def reap_then_a_straggler_lands(run_id: str | None) -> Reaped:
