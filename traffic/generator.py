@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import ssl
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from traffic.http1 import Connection, connect
@@ -37,6 +38,7 @@ TICK_S = 0.002  # the shortest wait for the next due request: sends go in batche
 SWEEP_S = 0.1  # how often requests past their timeout are looked for
 WARM_S = 0.002  # connections opened before the start: as many as requests due in this long
 MAX_CACHED_REQUESTS = 4096
+EARLY_S = 0.004  # awake for an answer anyway, the loop sends what is due this soon (Pacer.early)
 LATE_WAKE_S = 0.1  # a wake this late is reported (the monitor judges what counts as a stall)
 
 T = TypeVar("T")
@@ -51,6 +53,94 @@ except ImportError:  # pragma: no cover - uvloop is a dependency; this is for od
 
     def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
+
+
+def nap(now: float, due: float) -> float:
+    """How long the schedule loop sleeps, at `now`, for a request due at `due`: whole
+    milliseconds rounded up, at least a tick, at most a sweep.
+
+    uvloop keeps time in whole milliseconds and rounds a timer's delay to the nearest one, so
+    a 3.4 ms nap woke after 3 ms, before the request was due (174 of 200 times, measured): the
+    loop slept again and sent it about 2 ms late, two wake-ups for one send. At a drill's rate
+    each wake-up costs more than the request's own work, so rounded up it wakes once, when due."""
+    return min(max(math.ceil((due - now) * 1000 - 1e-6) / 1000, TICK_S), SWEEP_S)
+
+
+class Pacer:
+    """Wakes the generator when its next request is due, on the loop's timers: a callback per
+    wake, no task, future or coroutine step (at a drill's rate every send is a wake of its
+    own, and each one's cost counts). Also sweeps timed-out requests, notices its own late
+    wakes (the process was held up), and asks `stop` whether to end early."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        loop: asyncio.AbstractEventLoop,
+        t0: float,
+        end: float,
+        stop: Callable[[], bool] | None,
+    ) -> None:
+        self.generator, self.loop, self.t0, self.end, self.stop = generator, loop, t0, end, stop
+        self.sent_all: asyncio.Future[None] = loop.create_future()  # the schedule is over (or failed)
+        self.offsets = iter(generator.arrivals.offsets())
+        self.offset = next(self.offsets, None)
+        self.next_sweep = t0 + SWEEP_S
+        self.meant = max(t0, loop.time())  # when the timer was meant to fire
+        self.wakes = 0  # the timer's wake-ups (a send that went with an answer took none)
+        self.timer: asyncio.TimerHandle | asyncio.Handle = loop.call_at(self.meant, self.tick)
+
+    def tick(self) -> None:
+        try:
+            self._tick(self.loop.time())
+        except BaseException as exc:  # a callback's error would only be logged: the run learns it
+            if not self.sent_all.done():
+                self.sent_all.set_exception(exc)
+
+    def _tick(self, now: float) -> None:
+        late = now - self.meant
+        if late >= LATE_WAKE_S and self.generator.on_late_wake is not None:
+            self.generator.on_late_wake(late)
+        if self.stop is not None and self.stop():
+            self.sent_all.set_result(None)
+            return
+        self.wakes += 1
+        self.offset = self.generator.send_due(self.offsets, self.offset, self.end, now)
+        self._sweep(now)
+        self._arm(now)
+
+    def _sweep(self, now: float) -> None:
+        if now >= self.next_sweep:
+            self.generator.sweep(now)
+            self.next_sweep = now + SWEEP_S
+
+    def early(self, now: float) -> None:
+        """The loop is awake for an answer: what is due within EARLY_S goes now (its latency
+        counts from this send), and its timer's wake-up is saved. At a drill's
+        rate an answer comes within a few ms before about half the sends (measured: see
+        benchmarks/bench_cpu.py); at thousands a second the loop is always awake anyway."""
+        if self.offset is None or not now < self.t0 + self.offset <= now + EARLY_S or self.sent_all.done():
+            return  # nothing due that soon, or overdue: its timer fires now and notices if it is late
+        try:
+            if self.stop is not None and self.stop():
+                return
+            self.offset = self.generator.send_due(self.offsets, self.offset, self.end, now, now + EARLY_S)
+            self._sweep(now)  # the timer may not fire for a while: the sweep goes on here too
+            self.timer.cancel()
+            self._arm(now)
+        except BaseException as exc:  # as in tick: the run learns it
+            self.sent_all.set_exception(exc)
+
+    def _arm(self, now: float) -> None:
+        """The timer for the next due request; the schedule is over when there is none."""
+        if self.offset is None or self.offset >= self.end:
+            self.sent_all.set_result(None)
+            return
+        pause = nap(now, self.t0 + self.offset)
+        self.meant = now + pause
+        self.timer = self.loop.call_later(pause, self.tick)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -87,6 +177,7 @@ class Generator:
         self.on_sample = on_sample
         self.limit = limit
         self.sent = 0
+        self.wakes = 0  # the schedule's timer wake-ups in the last run (Pacer.wakes)
         # Told (seconds late) when the schedule loop wakes LATE_WAKE_S or more after it meant to:
         # the process was held up, whatever the target did. It wakes every few ms, so it sees
         # pauses that fall between two of the monitor's ticks.
@@ -100,6 +191,7 @@ class Generator:
         self._opening: set[asyncio.Task[None]] = set()
         self._drained: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pacer: Pacer | None = None
         self.t0: float | None = None  # the loop's time at the schedule's start, once started
 
     def in_flight(self) -> list[tuple[float, int]]:
@@ -145,6 +237,8 @@ class Generator:
                 self._send(conn, self._waiting.popleft(), now)
                 return
             self._idle.append(conn)
+            if self._pacer is not None:
+                self._pacer.early(now)
         else:
             conn.close()
             self._pump()
@@ -183,7 +277,7 @@ class Generator:
             self._idle.append(conn)
         self._check_drained()
 
-    def _sweep(self, now: float) -> None:
+    def sweep(self, now: float) -> None:
         """Time out what has waited past REQUEST_TIMEOUT_S since it was due: one pass per tick."""
         limit = now - REQUEST_TIMEOUT_S
         error = f"no answer within {REQUEST_TIMEOUT_S:g}s"
@@ -216,46 +310,39 @@ class Generator:
         if start_at is None:
             await self.warm()
             start_at = loop.time()
-        elif start_at > loop.time():
-            await asyncio.sleep(start_at - loop.time())
-        t0 = self.t0 = start_at
+        self.t0 = start_at
         end = deadline_s if deadline_s is not None else self.arrivals.duration_s
-        offsets = iter(self.arrivals.offsets())
-        offset = next(offsets, None)
-        next_sweep = t0 + SWEEP_S
-        waiting, audience = self._waiting, self.audience
+        pacer = self._pacer = Pacer(self, loop, start_at, end, stop)
         try:
-            while offset is not None and offset < end:
-                now = loop.time()
-                if now < t0 + offset:  # at least a tick (uvloop's timers have 1 ms steps), at most a sweep
-                    nap = min(max(t0 + offset - now, TICK_S), SWEEP_S)
-                    await asyncio.sleep(nap)
-                    woke = loop.time()
-                    if woke - now - nap >= LATE_WAKE_S and self.on_late_wake is not None:
-                        self.on_late_wake(woke - now - nap)
-                    now = woke
-                if stop is not None and stop():
-                    break
-                while offset is not None and t0 + offset <= now and offset < end:  # all that is due
-                    step = audience.next(offset)
-                    if step is None:  # that viewer is not watching now
-                        offset = next(offsets, None)
-                        continue
-                    job = Job(offset, t0 + offset, step.user, self._request(step.path))
-                    conn = self._take_idle() if not waiting else None
-                    if conn is not None:
-                        self._send(conn, job, now)
-                    else:
-                        waiting.append(job)
-                        self._pump()
-                    self.sent += 1
-                    offset = next(offsets, None)
-                if now >= next_sweep:
-                    self._sweep(now)
-                    next_sweep = now + SWEEP_S
+            await pacer.sent_all
+            self._pacer = None
             await self._drain(loop.time() + REQUEST_TIMEOUT_S + 1)
         finally:
+            self._pacer, self.wakes = None, pacer.wakes
+            pacer.cancel()
             await self._close()
+
+    def send_due(
+        self, offsets: Iterator[float], offset: float | None, end: float, now: float, horizon: float = 0.0
+    ) -> float | None:
+        """Send every request due by `horizon` (at least `now`); the first offset not yet due.
+        One due after `now` is sent early: its latency counts from the send, not from its due time."""
+        t0, waiting, audience = self.t0, self._waiting, self.audience
+        assert t0 is not None
+        horizon = max(horizon, now)
+        while offset is not None and t0 + offset <= horizon and offset < end:
+            step = audience.next(offset)
+            if step is not None:  # None: that viewer is not watching now
+                job = Job(offset, min(t0 + offset, now), step.user, self._request(step.path))
+                conn = self._take_idle() if not waiting else None
+                if conn is not None:
+                    self._send(conn, job, now)
+                else:
+                    waiting.append(job)
+                    self._pump()
+                self.sent += 1
+            offset = next(offsets, None)
+        return offset
 
     async def warm(self) -> None:
         """Open connections before the clock starts, as wrk does (as many as are due in
@@ -274,7 +361,7 @@ class Generator:
         while not self._drained.done() and self._loop.time() < until:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._drained), SWEEP_S)
-            self._sweep(self._loop.time())
+            self.sweep(self._loop.time())
 
     async def _close(self, timeout_s: float = 1.0) -> None:
         """Close every connection and give them a moment to finish (TLS says goodbye first)."""
