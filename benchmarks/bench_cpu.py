@@ -1,29 +1,31 @@
 """CPU of one stack under the drill's load (issue #15): where it goes, and the whole machine's.
 
-Usage: .venv/bin/python -m benchmarks.bench_cpu [SECONDS] [RPS] [MODEL] [monitoring]   (needs `make setup`)
+Usage: [CPU_RUNS=3] .venv/bin/python -m benchmarks.bench_cpu [SECONDS] [RPS] [MODEL] [monitoring]   (needs `make setup`)
 Measures the machine without the stack first (the reference: what this shared machine spends
 anyway), brings one stack up (Prometheus in it with `monitoring`), measures an idle stretch (the
-stack up, no traffic), then drives the
-drill's audience through it for SECONDS (default 15) at RPS (default 150, traffic-tango's
-rate) with arrivals MODEL (poisson, default; waves is traffic-tango's crowd) and prints CPU
-seconds per container, per Docker host process, for the generator, and for the whole
-machine, as fractions of one core. "this stack" adds the stack's containers and the
-generator: the host processes (dockerd, containerd, shims, docker-proxy) are machine-wide,
-so on a shared machine they also count other people's stacks; "what the stack adds" is the
-whole machine under the load minus the machine without the stack.
+stack up, no traffic), then drives the drill's audience through it CPU_RUNS times (default 3;
+a shared machine's figures vary by 10-15% run to run, so the median is the one to quote) for
+SECONDS (default 15) at RPS (default 150, traffic-tango's rate) with arrivals MODEL (poisson,
+default; waves is traffic-tango's crowd), and prints CPU seconds per container, per Docker host
+process, for the generator, and for the whole machine, as fractions of one core. "this stack"
+adds the stack's containers and the generator: the host processes (dockerd, containerd, shims,
+docker-proxy) are machine-wide, so on a shared machine they also count other people's stacks;
+"what the stack adds" is the whole machine under the load minus the machine without the stack.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from statistics import median
 
 from benchmarks.cpu_accounting import Snapshot
 from doors import kit
 from orchestration import teardown
 from orchestration.load import LoadSpec, run_load
 from stack import provision
-from stack.handle import open_stack
+from stack.handle import RunStack, open_stack
 from stack.spec import AppSettings, StackSpec
 
 
@@ -40,43 +42,50 @@ def report(title: str, deltas: dict[str, float], seconds: float) -> None:
             print(f"  {name:<40} {cpu:6.2f} CPU-s  {cpu / seconds:5.3f} of a core")
 
 
-def main(seconds: float = 15.0, rps: float = 150.0, model: str = "poisson", monitoring: bool = False) -> None:
+def main(
+    seconds: float = 15.0, rps: float = 150.0, model: str = "poisson", monitoring: bool = False, runs: int = 3
+) -> None:
     doors = kit.real()
     before = Snapshot.take({})  # the reference: this machine without the stack, in this run
     time.sleep(seconds)
     bare = Snapshot.take({}).since(before)["whole machine"] / seconds
     print(f"machine without the stack ({seconds:.0f} s): {bare:.3f} of a core")
-    spec = StackSpec(3, app=AppSettings(capacity=2, service_ms=20), monitoring=monitoring)  # traffic-tango's stack
-    record = provision.up(doors, spec, progress=lambda line: None)
+    stack_spec = StackSpec(3, app=AppSettings(capacity=2, service_ms=20), monitoring=monitoring)  # traffic-tango's
+    record = provision.up(doors, stack_spec, progress=lambda line: None)
     stack = open_stack(doors, record.run_id)
     ids = container_ids(doors.runtime, record.run_id)
     try:
         before = Snapshot.take(ids)
         time.sleep(seconds)
-        idle = Snapshot.take(ids).since(before)
-        report("stack up, no traffic", idle, seconds)
-        before = Snapshot.take(ids)
-        started = time.monotonic()
-        result = run_load(
-            LoadSpec(stack.endpoints.audience_url, rps=rps, duration_s=seconds, users=40, model=model),
-            balancer=stack.balancer,
-        )
-        loaded = Snapshot.take(ids).since(before)
-        elapsed = time.monotonic() - started
-        report(f"{rps:g} req/s of viewers, {result.report.requests} requests", loaded, elapsed)
-        machine = loaded["whole machine"] / elapsed
-        own = sum(v for k, v in loaded.items() if k.startswith(("container ", "generator"))) / elapsed
-        print(
-            f"this stack (its containers and the generator): {own:.3f} of a core, "
-            f"{own * elapsed / max(result.report.requests, 1) * 1e6:.0f} us per request"
-        )
-        print(
-            f"whole machine under the drill's load: {machine:.3f} of a core "
-            f"({machine / max(idle['whole machine'] / seconds, 1e-6):.1f}x the idle stack); "
-            f"what the stack adds to the machine without it: {machine - bare:.3f} of a core"
-        )
+        idle = Snapshot.take(ids).since(before)["whole machine"] / seconds
+        print(f"stack up, no traffic ({seconds:.0f} s): whole machine {idle:.3f} of a core")
+        figures = [
+            loaded(stack, ids, LoadSpec(stack.endpoints.audience_url, rps, seconds, 40, model)) for _ in range(runs)
+        ]
     finally:
         teardown.down(doors, record.run_id)
+    own, machine = median(f[0] for f in figures), median(f[1] for f in figures)
+    print(
+        f"median of {runs} loads: this stack (its containers and the generator) {own:.3f} of a core; "
+        f"whole machine {machine:.3f} ({machine / max(idle, 1e-6):.1f}x the idle stack); "
+        f"what the stack adds to the machine without it: {machine - bare:.3f} of a core"
+    )
+
+
+def loaded(stack: RunStack, ids: dict[str, str], spec: LoadSpec) -> tuple[float, float]:
+    """One load of the drill's audience: its CPU by process printed; (this stack, whole machine)."""
+    before = Snapshot.take(ids)
+    started = time.monotonic()
+    result = run_load(spec, balancer=stack.balancer)
+    loads = Snapshot.take(ids).since(before)
+    elapsed = time.monotonic() - started
+    report(f"{spec.rps:g} req/s of viewers, {result.report.requests} requests", loads, elapsed)
+    own = sum(v for k, v in loads.items() if k.startswith(("container ", "generator"))) / elapsed
+    print(
+        f"this stack (its containers and the generator): {own:.3f} of a core, "
+        f"{own * elapsed / max(result.report.requests, 1) * 1e6:.0f} us per request"
+    )
+    return own, loads["whole machine"] / elapsed
 
 
 if __name__ == "__main__":
@@ -86,4 +95,5 @@ if __name__ == "__main__":
         float(args[1]) if len(args) > 1 else 150.0,
         args[2] if len(args) > 2 else "poisson",
         "monitoring" in args[3:],
+        int(os.environ.get("CPU_RUNS", "3")),
     )
