@@ -95,6 +95,28 @@ class _Bucket:
             self.served[s.replica] += 1
 
 
+class _Sums:
+    """A window's totals, added up bucket by bucket (latencies as sorted runs, merged later)."""
+
+    __slots__ = ("errors", "hurt", "late", "latencies", "requests", "served", "users")
+
+    def __init__(self) -> None:
+        self.requests = self.errors = self.late = 0
+        self.served: Counter[str] = Counter()
+        self.users: set[int] = set()
+        self.hurt: set[int] = set()
+        self.latencies: list[float] = []
+
+    def take(self, bucket: _Bucket) -> None:
+        self.requests += len(bucket.samples)
+        self.errors += bucket.failed
+        self.late += bucket.late
+        self.served.update(bucket.served)
+        self.users |= bucket.users
+        self.hurt |= bucket.hurt
+        self.latencies += bucket.latencies
+
+
 class Window:
     """Samples kept in buckets by completion time, each with its sums: a tick adds up whole
     buckets and looks at single samples only in the two at the window's edges, so it costs
@@ -128,60 +150,25 @@ class Window:
         than the SLO count as slow already, with their age so far as a lower bound on latency, so
         a replica that stalls shows up before its requests time out."""
         since = now - self.span_s  # the window: completed in (since, now]
-        first, last = math.floor(since / BUCKET_S), math.floor(now / BUCKET_S)
-        for key in [key for key in self._buckets if key < first]:
-            del self._buckets[key]
-        slo_ms = self.slo_ms
-        requests = errors = late = 0
-        served: Counter[str] = Counter()
-        users: set[int] = set()
-        hurt: set[int] = set()
-        latencies: list[float] = []
-        edge = _Bucket()
-        for key, bucket in self._buckets.items():
-            if first < key < last:  # wholly inside
-                if not bucket.sorted:
-                    bucket.latencies.sort()
-                    bucket.sorted = True
-                requests += len(bucket.samples)
-                errors += bucket.failed
-                late += bucket.late
-                served.update(bucket.served)
-                users |= bucket.users
-                hurt |= bucket.hurt
-                latencies += bucket.latencies  # sorted runs: the sort below merges them
-            elif key in (first, last):
-                for s in bucket.samples:
-                    if since < s.scheduled + s.latency <= now:  # s.completed
-                        edge.add(s, s.latency * 1000, slo_ms)
-        requests += len(edge.samples)
-        errors += edge.failed
-        late += edge.late
-        served.update(edge.served)
-        users |= edge.users
-        hurt |= edge.hurt
-        overdue = [(now - at, user) for at, user in in_flight if (now - at) * 1000 > slo_ms]
-        latencies = sorted(latencies + edge.latencies + [age * 1000 for age, _ in overdue])
-        total_served = sum(served.values())
-        names = sorted(set(served) | set(self.expected_shares))
-        shares = {n: (served[n] / total_served if total_served else 0.0) for n in names}
-        skew, fairness = self._balance(shares, served)
-        users |= {user for _, user in overdue}
-        hurt |= {user for _, user in overdue}
-        rebuffering = 0.0
+        sums = self._gather(since, now)
+        overdue = [(now - at, user) for at, user in in_flight if (now - at) * 1000 > self.slo_ms]
+        latencies = sorted(sums.latencies + [age * 1000 for age, _ in overdue])
+        waiting = {user for _, user in overdue}
+        users, hurt, rebuffering = sums.users | waiting, sums.hurt | waiting, 0.0
         if self.playback is not None:  # a viewer is affected when playback stalled or gave up
             self.playback.advance(now)
             viewing = self.playback.window(since, now)
             hurt = set(viewing.stalled | viewing.left)
             users |= hurt | viewing.watched  # everyone who watched in the window, answered or not
             rebuffering = viewing.rebuffering_ratio
+        shares, skew, fairness = self._balance(sums.served)
         return Slis(
             at=now,
             window_s=self.span_s,
-            requests=requests,
-            rate=requests / self.span_s,
-            error_rate=(errors / requests) if requests else 0.0,
-            late_sends=late,
+            requests=sums.requests,
+            rate=sums.requests / self.span_s,
+            error_rate=(sums.errors / sums.requests) if sums.requests else 0.0,
+            late_sends=sums.late,
             p50_latency_ms=percentile(latencies, 50),
             p95_latency_ms=percentile(latencies, 95),
             p99_latency_ms=percentile(latencies, 99),
@@ -196,11 +183,36 @@ class Window:
             rebuffering_ratio=rebuffering,
         )
 
-    def _balance(self, shares: dict[str, float], served: Counter[str]) -> tuple[float, float]:
+    def _gather(self, since: float, now: float) -> _Sums:
+        """The answers completed in (since, now]: whole buckets' sums, and single samples only
+        in the two buckets at the window's edges. Older buckets are dropped."""
+        first, last = math.floor(since / BUCKET_S), math.floor(now / BUCKET_S)
+        for key in [key for key in self._buckets if key < first]:
+            del self._buckets[key]
+        sums, edge = _Sums(), _Bucket()
+        for key, bucket in self._buckets.items():
+            if first < key < last:  # wholly inside
+                if not bucket.sorted:
+                    bucket.latencies.sort()
+                    bucket.sorted = True
+                sums.take(bucket)
+            elif key in (first, last):
+                for s in bucket.samples:
+                    if since < s.scheduled + s.latency <= now:  # s.completed
+                        edge.add(s, s.latency * 1000, self.slo_ms)
+        sums.take(edge)
+        return sums
+
+    def _balance(self, served: Counter[str]) -> tuple[dict[str, float], float, float]:
+        """Each replica's share of the answers, the largest gap to its expected share, and
+        Jain's fairness (of the shares over the expected ones, when there are expected ones)."""
+        total = sum(served.values())
+        names = sorted(set(served) | set(self.expected_shares))
+        shares = {n: (served[n] / total if total else 0.0) for n in names}
         if not served:
-            return 0.0, 1.0
+            return shares, 0.0, 1.0
         if not self.expected_shares:
-            return 0.0, jain([float(n) for n in served.values()])
+            return shares, 0.0, jain([float(n) for n in served.values()])
         skew = max(abs(shares.get(n, 0.0) - e) for n, e in self.expected_shares.items())
         normalized = [served[n] / e for n, e in self.expected_shares.items() if e > 0]
-        return skew, jain(normalized)
+        return shares, skew, jain(normalized)
