@@ -153,14 +153,9 @@ def run_load(
     samples: list[Sample] = []
     waves = WaveSpec(every_s=spec.waves_every_s)
     crowd = Crowd(spec.users, waves, seed=spec.seed) if spec.model == "waves" and spec.path is None else None
-    monitor = Monitor(
-        Window(spec.window_s, spec.slo_ms, expected, playback(spec, crowd)),
-        Alerting(rules if rules is not None else default_rules()),
-        sinks or [],
-        balancer=view,
-        metrics=metrics,
-        on_tick=on_tick,
-    )
+    window = Window(spec.window_s, spec.slo_ms, expected, playback(spec, crowd))
+    alerting = Alerting(rules if rules is not None else default_rules())
+    monitor = Monitor(window, alerting, sinks or [], balancer=view, metrics=metrics, on_tick=on_tick)
 
     def record(sample: Sample) -> None:
         if keep_samples:
