@@ -37,7 +37,7 @@ lint: venv
 # Fast: without the PostgreSQL half of the store suite (make test runs it), on two pytest-xdist
 # workers (the suite is CPU-bound: about 9 CPU-s; one process cannot finish it under 10 s).
 unit: venv
-	$(BIN)/pytest tests/unit -q -m "not postgres" -n 2
+	$(BIN)/pytest tests/unit -q -m "not postgres" -n 2 --dist worksteal
 
 # Debian's chromium, for the test that opens `drill report` in a real headless browser.
 browser:

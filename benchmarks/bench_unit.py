@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python -m benchmarks.bench_unit [ROUNDS]   (default 3; no Docker needed)
 Two ways, alternating round by round so a busy moment hits both: one process (`pytest
-tests/unit`), and two pytest-xdist workers as `make unit` runs it (`-n 2`). The reference is the
+tests/unit`), and two pytest-xdist workers as `make unit` runs it (`-n 2 --dist worksteal`: an idle
+worker takes tests from a busy one, so the run does not wait on one worker's last few). The reference is the
 CPU the run spends (user + system of pytest and its children): wall time above it is waiting
 (loopback servers, timeouts, subprocesses) or a busy machine; wall time below it is the second
 core at work. The PostgreSQL half of the store suite is left out (`-m "not postgres"`), as
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 
-WAYS = {"one process": [], "make unit (-n 2)": ["-n", "2"]}
+WAYS = {"one process": [], "make unit (-n 2)": ["-n", "2", "--dist", "worksteal"]}
 
 
 def children_cpu() -> float:
