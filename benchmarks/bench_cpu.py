@@ -57,8 +57,9 @@ def main(
     try:
         before = Snapshot.take(ids)
         time.sleep(seconds)
-        idle = Snapshot.take(ids).since(before)["whole machine"] / seconds
-        print(f"stack up, no traffic ({seconds:.0f} s): whole machine {idle:.3f} of a core")
+        idle_cpu = Snapshot.take(ids).since(before)
+        report("stack up, no traffic", idle_cpu, seconds)
+        idle = idle_cpu["whole machine"] / seconds
         figures = [
             loaded(stack, ids, LoadSpec(stack.endpoints.audience_url, rps, seconds, 40, model)) for _ in range(runs)
         ]
@@ -88,6 +89,14 @@ def loaded(stack: RunStack, ids: dict[str, str], spec: LoadSpec) -> tuple[float,
     return own, loads["whole machine"] / elapsed
 
 
+def runs_from_environment() -> int:
+    """CPU_RUNS, checked before anything starts: a whole number of loads, at least one."""
+    value = os.environ.get("CPU_RUNS", "3")
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"bench_cpu: CPU_RUNS must be a whole number of loads, at least 1, got {value!r}")
+    return int(value)
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     main(
@@ -95,5 +104,5 @@ if __name__ == "__main__":
         float(args[1]) if len(args) > 1 else 150.0,
         args[2] if len(args) > 2 else "poisson",
         "monitoring" in args[3:],
-        int(os.environ.get("CPU_RUNS", "3")),
+        runs_from_environment(),
     )

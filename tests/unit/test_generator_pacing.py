@@ -2,7 +2,8 @@
 
 At a drill's rate (150 req/s) every send is a wake-up of its own, and on a virtual machine a
 wake-up costs more than the request's own work (issue #15): these pin the two ways the
-generator saves them, against a real keep-alive server on loopback."""
+generator saves them: against a real keep-alive server on loopback, and the Pacer alone in
+front of a fake sender."""
 
 from __future__ import annotations
 
@@ -72,51 +73,15 @@ def test_a_request_due_soon_after_an_answer_goes_with_it(keep_alive_url: str, mo
     assert all(s.latency >= 0 and s.send_delay >= 0 for s in samples)
 
 
-class Sweeps:
-    """The Pacer's view of a generator: one request sent per call, sweeps recorded."""
+class Sender:
+    """The Pacer's view of a generator: sends whatever is due by the horizon it is given, and
+    records its sweeps."""
 
-    arrivals = Arrivals(1000, 1.0)
     on_late_wake = None
 
-    def __init__(self) -> None:
+    def __init__(self, arrivals: Arrivals, t0: float) -> None:
+        self.arrivals, self.t0, self.sent = arrivals, t0, 0
         self.swept: list[float] = []
-
-    def send_due(
-        self, offsets: Iterator[float], offset: float | None, end: float, now: float, horizon: float
-    ) -> float | None:
-        return next(offsets, None)
-
-    def sweep(self, now: float) -> None:
-        self.swept.append(now)
-
-
-def test_requests_past_their_timeout_are_swept_while_every_send_goes_with_an_answer() -> None:
-    """Sends that go with answers keep the schedule's timer from firing (each one moves it): the
-    sweep of requests past their timeout must not wait for it. 300 ms of answers, each just
-    before the next send is due, and never a timer: still a sweep every SWEEP_S."""
-    fake = Sweeps()
-
-    async def answers() -> None:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time() + 10.0  # the timer is never due while the answers come
-        pacer = Pacer(cast(Generator, fake), loop, t0, 1.0, None)
-        for k in range(300):
-            pacer.early(t0 + k / 1000 - 0.0005)
-        pacer.cancel()
-        assert pacer.wakes == 0
-
-    generator.run(answers())
-    assert len(fake.swept) == 2, "a sweep at 0.1 s and 0.2 s of the 0.3 s"
-
-
-class Sends:
-    """The Pacer's view of a generator that sends whatever is due by the horizon it is given."""
-
-    arrivals = Arrivals(200, 0.2)  # one every 5 ms
-    on_late_wake = None
-
-    def __init__(self, t0: float) -> None:
-        self.t0, self.sent = t0, 0
 
     def send_due(
         self, offsets: Iterator[float], offset: float | None, end: float, now: float, horizon: float
@@ -126,7 +91,25 @@ class Sends:
         return offset
 
     def sweep(self, now: float) -> None:
-        pass
+        self.swept.append(now)
+
+
+def test_requests_past_their_timeout_are_swept_while_every_send_goes_with_an_answer() -> None:
+    """Sends that go with answers keep the schedule's timer from firing (each one moves it): the
+    sweep of requests past their timeout must not wait for it. 300 ms of answers, each just
+    before the next send is due, and never a timer: still a sweep every SWEEP_S."""
+
+    async def answers() -> Sender:
+        loop = asyncio.get_running_loop()
+        fake = Sender(Arrivals(1000, 1.0), loop.time() + 10.0)  # the timer is never due while the answers come
+        pacer = Pacer(cast(Generator, fake), loop, fake.t0, 1.0, None)
+        for k in range(300):
+            pacer.early(fake.t0 + k / 1000 - 0.0005)
+        pacer.cancel()
+        assert pacer.wakes == 0 and fake.sent >= 300
+        return fake
+
+    assert len(generator.run(answers()).swept) == 2, "a sweep at 0.1 s and 0.2 s of the 0.3 s"
 
 
 @pytest.mark.parametrize(("early_s", "fewest", "most"), [(0.0, 30, 40), (0.006, 10, 21)])
@@ -142,7 +125,7 @@ def test_a_timer_wake_sends_what_is_due_within_early_s_too(
 
     async def schedule() -> tuple[int, int]:
         loop = asyncio.get_running_loop()
-        fake = Sends(loop.time())
+        fake = Sender(Arrivals(200, 0.2), loop.time())  # one every 5 ms
         pacer = Pacer(cast(Generator, fake), loop, fake.t0, 0.2, None)
         await pacer.sent_all
         return fake.sent, pacer.wakes
