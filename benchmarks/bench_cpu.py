@@ -1,10 +1,11 @@
 """CPU of one stack under the drill's load (issue #15): where it goes, and the whole machine's.
 
-Usage: [CPU_RUNS=3] .venv/bin/python -m benchmarks.bench_cpu [SECONDS] [RPS] [MODEL] [monitoring]   (needs `make setup`)
+Usage: [CPU_RUNS=5] .venv/bin/python -m benchmarks.bench_cpu [SECONDS] [RPS] [MODEL] [monitoring]   (needs `make setup`)
 Measures the machine without the stack first (the reference: what this shared machine spends
 anyway), brings one stack up (Prometheus in it with `monitoring`), measures an idle stretch (the
-stack up, no traffic), then drives the drill's audience through it CPU_RUNS times (default 3;
-a shared machine's figures vary by 10-15% run to run, so the median is the one to quote) for
+stack up, no traffic), then drives the drill's audience through it CPU_RUNS times (default 5;
+this VM's figures move by up to 25% from one minute to the next with its host's load, so the
+median is the one to quote, printed with the lowest and highest) for
 SECONDS (default 15) at RPS (default 150, traffic-tango's rate) with arrivals MODEL (poisson,
 default; waves is traffic-tango's crowd), and prints CPU seconds per container, per Docker host
 process, for the generator, and for the whole machine, as fractions of one core. "this stack"
@@ -43,7 +44,7 @@ def report(title: str, deltas: dict[str, float], seconds: float) -> None:
 
 
 def main(
-    seconds: float = 15.0, rps: float = 150.0, model: str = "poisson", monitoring: bool = False, runs: int = 3
+    seconds: float = 15.0, rps: float = 150.0, model: str = "poisson", monitoring: bool = False, runs: int = 5
 ) -> None:
     doors = kit.real()
     before = Snapshot.take({})  # the reference: this machine without the stack, in this run
@@ -65,12 +66,18 @@ def main(
         ]
     finally:
         teardown.down(doors, record.run_id)
-    own, machine = median(f[0] for f in figures), median(f[1] for f in figures)
+    owns, machines = [f[0] for f in figures], [f[1] for f in figures]
+    own, machine = median(owns), median(machines)
     print(
-        f"median of {runs} loads: this stack (its containers and the generator) {own:.3f} of a core; "
-        f"whole machine {machine:.3f} ({machine / max(idle, 1e-6):.1f}x the idle stack); "
+        f"median of {runs} loads: this stack (its containers and the generator) {own:.3f} of a core "
+        f"({spread(owns)}); whole machine {machine:.3f} ({spread(machines)}; "
+        f"{machine / max(idle, 1e-6):.1f}x the idle stack); "
         f"what the stack adds to the machine without it: {machine - bare:.3f} of a core"
     )
+
+
+def spread(values: list[float]) -> str:
+    return f"lowest {min(values):.3f}, highest {max(values):.3f}"
 
 
 def loaded(stack: RunStack, ids: dict[str, str], spec: LoadSpec) -> tuple[float, float]:
@@ -91,7 +98,7 @@ def loaded(stack: RunStack, ids: dict[str, str], spec: LoadSpec) -> tuple[float,
 
 def runs_from_environment() -> int:
     """CPU_RUNS, checked before anything starts: a whole number of loads, at least one."""
-    value = os.environ.get("CPU_RUNS", "3")
+    value = os.environ.get("CPU_RUNS", "5")
     if not value.isdigit() or int(value) < 1:
         raise SystemExit(f"bench_cpu: CPU_RUNS must be a whole number of loads, at least 1, got {value!r}")
     return int(value)

@@ -73,7 +73,11 @@ es.onmessage = (m) => renderRoom(JSON.parse(m.data), false);
 
 
 def team(name: str) -> str:
-    body = f"""<h1>Team <span id="team">{escape(name)}</span> <small id="phase" class="muted"></small>
+    return _page(f"drill: team {name}", _team_body(name), _team_script(name))
+
+
+def _team_body(name: str) -> str:
+    return f"""<h1>Team <span id="team">{escape(name)}</span> <small id="phase" class="muted"></small>
 <small id="elapsed" class="muted"></small></h1>
 <p>Alerts firing: <span id="alerts" class="alert"></span> &middot; points so far: <b id="points"></b>
 &middot; milestones: <span id="milestones"></span></p>
@@ -88,7 +92,11 @@ def team(name: str) -> str:
 <input id="note" placeholder="what you saw or did" size="40"> <button id="note-send">Note</button>
 <pre id="result"></pre></div>
 <h2>Timeline</h2><ol id="timeline"></ol></div></div>"""
-    script = f"""
+
+
+def _team_script(name: str) -> str:
+    """The team page's live view (server-sent events) and console (the team's token)."""
+    return f"""
 const TEAM = {json.dumps(name)};
 const TOKEN = new URLSearchParams(location.search).get('token');
 const es = new EventSource('/api/teams/' + encodeURIComponent(TEAM) + '/stream?token=' + encodeURIComponent(TOKEN));
@@ -123,7 +131,6 @@ document.getElementById('diagnose').onclick = () => act('diagnose', {{text: docu
   detail: document.getElementById('detail').value}});
 document.getElementById('note-send').onclick = () => act('note', {{text: document.getElementById('note').value}});
 """
-    return _page(f"drill: team {name}", body, script)
 
 
 def facilitator(teams: list[str]) -> str:
