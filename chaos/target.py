@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaos.plan import Scope
-from doors.balancer import BalancerApi, BalancerState
+from doors.balancer import BalancerApi, BalancerState, MasterStatus
 from doors.clock import Clock, wait_for
 from doors.runtime import ContainerRuntime
 from drills.errors import DrillError
@@ -70,16 +70,24 @@ class Target:
 
     def reload(self) -> None:
         """Graceful reload (SIGUSR2 to HAProxy's master, SIGHUP to nginx's), or a start if the
-        balancer is stopped; returns once a worker running the new config answers."""
+        balancer is stopped; returns once a worker running the new config answers.
+
+        HAProxy 2.6's master drops a SIGUSR2 that comes while it is still reloading (measured:
+        a second signal within 0.05 s of the first is always lost, within 0.1 s most times),
+        as when drill reverts just after a responder's own reload. So drill signals only once
+        the master answers its CLI, and waits for the master's reload count to pass it."""
         running = self.runtime.inspect(self.run_id, "lb").running
         try:
             old = self.api.worker_pid() if running else None
         except DrillError:
             old = None
+        before = self._master_settled() if running else None
         if running:
             self.runtime.signal(self.run_id, "lb", self.stack.reload_signal)
         else:
             self.runtime.start(self.run_id, "lb")
+        if before is not None:
+            self._master_reloaded(before)
 
         def probe() -> tuple[bool, str]:
             try:
@@ -89,6 +97,33 @@ class Target:
             return pid != old, f"worker pid {pid} (before the reload: {old})"
 
         self.wait("a balancer worker running the new config", probe, RELOAD_DEADLINE_S)
+
+    def _master_settled(self) -> MasterStatus | None:
+        """The master's reload count once no reload is in progress; None without a master CLI."""
+        seen: list[MasterStatus | None] = []
+
+        def answers() -> tuple[bool, str]:
+            seen[:] = [self.api.master()]  # DrillError (not yet) while a reload is in progress
+            return True, "the master answers"
+
+        self.wait("HAProxy's master to finish a reload in progress", answers, RELOAD_DEADLINE_S)
+        return seen[0]
+
+    def _master_reloaded(self, before: MasterStatus) -> None:
+        def done() -> tuple[bool, str]:
+            now = self.api.master()
+            if now is None:
+                return True, "no master CLI"
+            counted = now.reloads > before.reloads or now.failed > before.failed
+            return counted, f"{now.reloads} reload(s), {now.failed} failed (before drill's: {before.reloads})"
+
+        seen = self.wait("HAProxy's master to count drill's reload", done, RELOAD_DEADLINE_S)
+        now = self.api.master()
+        if now is not None and now.failed > before.failed:
+            raise DrillError(
+                f"HAProxy could not load {self.config_path} ({seen}): the previous config still "
+                "serves; `docker logs` of the run's lb container says why"
+            )
 
     def state(self) -> BalancerState:
         return self.api.state()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from drills.errors import DrillError
 
 BACKEND = "app"
 SHOW_ATTEMPTS = 3
+MASTER_PORT = 9998  # HAProxy's master CLI in the lb container (-S in its image); not published
 T = TypeVar("T")
 
 
@@ -174,6 +176,24 @@ class BalancerState:
         return next((s for s in self.servers if s.name == name), None)
 
 
+@dataclass(frozen=True)
+class MasterStatus:
+    """HAProxy's master process as `show proc` reports it: reloads done, and how many failed."""
+
+    reloads: int
+    failed: int
+
+
+_MASTER_LINE = re.compile(r"^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]", re.MULTILINE)
+
+
+def parse_show_proc(text: str) -> MasterStatus:
+    found = _MASTER_LINE.search(text)
+    if found is None:
+        raise ValueError(f"not `show proc` output from HAProxy's master: {text[:40]!r}")
+    return MasterStatus(int(found[1]), int(found[2]))
+
+
 class BalancerApi(Protocol):
     """What drill reads from and sends to a running balancer."""
 
@@ -182,24 +202,44 @@ class BalancerApi(Protocol):
     def state(self, backend: str = BACKEND) -> BalancerState: ...
     def worker_pid(self) -> int: ...
     def run(self, line: str) -> None: ...
+    def master(self) -> MasterStatus | None:
+        """The master's reload count; None where drill cannot read one (nginx, or HAProxy with
+        no route to its master CLI). Raises DrillError while a reload is in progress: the
+        master does not answer then."""
+        ...
 
 
 class RuntimeApi:
-    def __init__(self, host: str, port: int, timeout: float = 5.0) -> None:
+    def __init__(self, host: str, port: int, master_port: int = 0, timeout: float = 5.0) -> None:
         self.address = (host, port)
+        self.master_address = (host, master_port) if master_port else None
         self.timeout = timeout
 
     def command(self, line: str) -> str:
+        return self._ask(self.address, line, "HAProxy runtime API", half_close=False)
+
+    def master(self) -> MasterStatus | None:
+        if self.master_address is None:
+            return None
+        text = self._ask(self.master_address, "show proc", "HAProxy's master CLI", half_close=True)
         try:
-            with socket.create_connection(self.address, timeout=self.timeout) as conn:
+            return parse_show_proc(text)
+        except ValueError as exc:  # a connection the reloading master closed unanswered
+            raise DrillError(f"HAProxy's master CLI: {exc}") from None
+
+    def _ask(self, address: tuple[str, int], line: str, what: str, half_close: bool) -> str:
+        """One command on a new connection. The worker's CLI closes after its answer; the
+        master's answers and closes only once the sender has half-closed."""
+        try:
+            with socket.create_connection(address, timeout=self.timeout) as conn:
                 conn.sendall(line.encode() + b"\n")
+                if half_close:
+                    conn.shutdown(socket.SHUT_WR)
                 chunks = []
                 while chunk := conn.recv(65536):
                     chunks.append(chunk)
         except OSError as exc:
-            raise DrillError(
-                f"HAProxy runtime API at {self.address[0]}:{self.address[1]} did not answer: {exc}"
-            ) from None
+            raise DrillError(f"{what} at {address[0]}:{address[1]} did not answer: {exc}") from None
         return b"".join(chunks).decode(errors="replace")
 
     def _parsed(self, line: str, parse: Callable[[str], T]) -> tuple[str, T]:

@@ -25,6 +25,7 @@ from doors.balancer import (
     BACKEND,
     CHECK_ENABLED,
     BalancerState,
+    MasterStatus,
     ServerStat,
     ServerState,
 )
@@ -154,12 +155,31 @@ class FakeBalancer:
         self.config_path = config_path
         self.pid = 100
         self.running = True
+        self.reloads = 0
+        self.failed = 0
+        self.refuses = False  # the next reloads fail, as HAProxy's on a config it cannot load
+        self.busy_polls = 0  # master() answers only after this many polls: a reload in progress
+        self.dropped = 0
         self.commands: list[str] = []
         self.algo, self._servers = read_backend(config_path.read_text())
 
     def reload(self) -> None:
+        if self.busy_polls:  # as HAProxy 2.6's master: a SIGUSR2 that comes mid-reload is dropped
+            self.dropped += 1
+            return
+        if self.refuses:
+            self.failed += 1
+            return
         self.algo, self._servers = read_backend(self.config_path.read_text())
         self.pid += 1
+        self.reloads += 1
+
+    def master(self) -> MasterStatus | None:
+        self._need_running()
+        if self.busy_polls:
+            self.busy_polls -= 1
+            raise DrillError("HAProxy's master CLI at 127.0.0.1:9998 did not answer: reloading")
+        return MasterStatus(self.reloads, self.failed)
 
     def _need_running(self) -> None:
         if not self.running:
@@ -377,5 +397,8 @@ def fake_doors(clock: FakeClock | None = None) -> tuple[Doors, FakeRuntime]:
     """Doors over the fakes, and the fake runtime for a test to look into."""
     runtime = FakeRuntime()
     return Doors(
-        lambda: runtime, clock or FakeClock(), FakeHttp(runtime), lambda host, port: runtime.balancers[port]
+        lambda: runtime,
+        clock or FakeClock(),
+        FakeHttp(runtime),
+        lambda host, port, master_port: runtime.balancers[port],
     ), runtime

@@ -26,7 +26,7 @@ class Doors:
     connect_runtime: Callable[[], ContainerRuntime]  # called once, on first use of `runtime`
     clock: Clock
     http: HttpProbe
-    balancer: Callable[[str, int], BalancerApi]  # (host, port) of a runtime API -> its client
+    balancer: Callable[[str, int, int], BalancerApi]  # (host, port, master CLI port or 0) -> a client
 
     @cached_property
     def runtime(self) -> ContainerRuntime:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from doors.balancer import ADMIN_CONFIG_MAINT, BACKEND, BalancerState, ServerStat, ServerState
+from doors.balancer import ADMIN_CONFIG_MAINT, BACKEND, BalancerState, MasterStatus, ServerStat, ServerState
 from drills.errors import DrillError
 
 CONFIG = "/etc/drill-lb/nginx.conf"
@@ -231,6 +231,9 @@ class NginxBalancer:
 
     def command(self, line: str) -> str:
         raise DrillError(NO_RUNTIME_API)
+
+    def master(self) -> MasterStatus | None:
+        return None  # no master CLI: a reload is seen by its new worker and its running config
 
     def run(self, line: str) -> None:
         raise DrillError(NO_RUNTIME_API)

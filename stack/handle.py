@@ -75,4 +75,4 @@ def balancer_of(doors: Doors, run: RunDir, record: RunRecord) -> BalancerApi:
     if record.extra.get("balancer") == "nginx":
         process = ExecProcess(doors.runtime, run.run_id, run.path / LOG_DIR / "access.log")
         return NginxBalancer(process)
-    return doors.balancer(*record.endpoints.api_address)
+    return doors.balancer(*record.endpoints.api_address, record.endpoints.master_port)

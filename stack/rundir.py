@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from doors.balancer import MASTER_PORT
 from drills.definition import OwnApp
 from drills.errors import UsageError
 
@@ -78,6 +79,11 @@ class Endpoints:
     @property
     def api_address(self) -> tuple[str, int]:
         return (self.direct, 9999) if self.direct else ("127.0.0.1", self.api_port)
+
+    @property
+    def master_port(self) -> int:
+        """HAProxy's master CLI, on the direct route only (0: none): it is not published."""
+        return MASTER_PORT if self.direct else 0
 
     @property
     def stats_url(self) -> str:

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -86,8 +87,14 @@ def edit_config_and_reload(pattern: str, replacement: str) -> Callable[[Target],
         text = t.config_path.read_text()
         fixed = re.sub(pattern, replacement, text, flags=re.MULTILINE)
         assert fixed != text, f"the responder's edit found nothing to fix ({pattern!r})"
+        # A careful responder sees each reload land (`docker logs`: "Loading success"): HAProxy
+        # 2.6 drops a SIGUSR2 that comes while it is still reloading. master(): DrillError (not
+        # yet) while it reloads, its reload count once it answers.
+        before = wait_for("the master between reloads", lambda: (True, str(t.api.master())), 20)
         t.config_path.write_text(fixed)
         t.runtime.signal(t.run_id, "lb", "SIGUSR2")  # docker kill -s USR2 <lb>
+        if before != "None":
+            wait_for("the responder's reload to land", lambda: (str(t.api.master()) != before, before), 20)
 
     return fix
 
@@ -192,8 +199,8 @@ def test_fault_shows_is_fixed_by_another_route_and_reverts_exactly(
     assert "reverted" in inject.revert(target)
     assert target.config_path.read_bytes() == original
     assert target.saved() is None and inject.in_effect(target)[0] is False
-    measured = shares(url)
-    assert even(measured), measured
+    # Shares just after a revert can still lean (a reload's handover, a weight just restored).
+    wait_for("even shares after the revert", lambda: (even(s := shares(url)), str(s)), 30)
 
 
 def _not(result: tuple[bool, str]) -> tuple[bool, str]:
@@ -275,3 +282,21 @@ def test_audit_flags_the_live_faulted_config(target: Target) -> None:
     finally:
         inject.revert(target)
     assert drill_cli("audit", str(target.config_path)).returncode == 0
+
+
+def test_drills_reload_right_after_a_responders_own_lands_too(target: Target) -> None:
+    """HAProxy 2.6's master drops a SIGUSR2 that comes while it is still reloading: drill's
+    reload, sent a moment after a responder's, waits that one out and is counted as well."""
+    original = target.config_path.read_text()
+    before = wait_for("the master between reloads", lambda: (True, str(target.api.master())), 20)
+    try:
+        target.runtime.signal(target.run_id, "lb", "SIGUSR2")  # the responder's, not waited for
+        target.config_path.write_text(original.replace("balance roundrobin", "balance leastconn"))
+        target.reload()
+        now = target.api.master()
+        assert now is not None and before == str(replace(now, reloads=now.reloads - 2)), (before, now)
+        assert target.state().algo == "leastconn"
+    finally:
+        target.config_path.write_text(original)
+        target.reload()
+    assert target.state().algo == "roundrobin"

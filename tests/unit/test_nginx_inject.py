@@ -82,7 +82,7 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> NginxStack:
     runtime.exec_answers[("db", "redis-cli")] = (0, "PONG\n")
     nginx = FakeNginx(config)
     runtime.nginx.append(nginx)
-    doors = Doors(lambda: runtime, clock, Http(), lambda host, port: NginxBalancer(nginx))
+    doors = Doors(lambda: runtime, clock, Http(), lambda host, port, master_port: NginxBalancer(nginx))
     return NginxStack(RunStack(doors, run, record, endpoints, NginxBalancer(nginx)), runtime, nginx, clock)
 
 
