@@ -110,16 +110,18 @@ class Target:
         return seen[0]
 
     def _master_reloaded(self, before: MasterStatus) -> None:
+        last = [before]
+
         def done() -> tuple[bool, str]:
             now = self.api.master()
             if now is None:
                 return True, "no master CLI"
+            last[0] = now
             counted = now.reloads > before.reloads or now.failed > before.failed
             return counted, f"{now.reloads} reload(s), {now.failed} failed (before drill's: {before.reloads})"
 
         seen = self.wait("HAProxy's master to count drill's reload", done, RELOAD_DEADLINE_S)
-        now = self.api.master()
-        if now is not None and now.failed > before.failed:
+        if last[0].failed > before.failed:
             raise DrillError(
                 f"HAProxy could not load {self.config_path} ({seen}): the previous config still "
                 "serves; `docker logs` of the run's lb container says why"

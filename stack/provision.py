@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import yaml
 
-from doors.balancer import BalancerApi
+from doors.balancer import MASTER_PORT, BalancerApi
 from doors.clock import wait_for
 from doors.kit import Doors
 from doors.runtime import Reaped
@@ -126,7 +126,8 @@ def _containers_running(p: Provisioning) -> None:
         raise DrillError(f"lb container publishes no 127.0.0.1 port for 8080, 8404 and 9999; saw {lb.ports}")
     prom = p.doors.runtime.inspect(p.run.run_id, "prometheus").port("9090/tcp") if p.spec.monitoring else None
     direct = _routable(lb.address("_front"), 8080 if nginx else 9999)
-    endpoints = Endpoints(web, stats, api or 0, direct, prom or 0, "/status" if nginx else "/stats")
+    master = MASTER_PORT if direct and not nginx and _routable(direct, MASTER_PORT) else 0
+    endpoints = Endpoints(web, stats, api or 0, direct, prom or 0, "/status" if nginx else "/stats", master)
     p.record = replace(p.record, endpoints=endpoints)
     p.run.save(p.record)
     p.balancer = balancer_of(p.doors, p.run, p.record)

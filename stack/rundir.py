@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from doors.balancer import MASTER_PORT
 from drills.definition import OwnApp
 from drills.errors import UsageError
 
@@ -63,6 +62,9 @@ class Endpoints:
     direct: str = ""
     prometheus_port: int = 0  # 0: the run has no Prometheus
     stats_path: str = "/stats"  # nginx: its stub_status page, /status
+    # HAProxy's master CLI on the direct address (not published; 0: none, as for a run that
+    # came up before the lb image had one): drill reloads only when it answers.
+    master_port: int = 0
 
     @property
     def prometheus_url(self) -> str:
@@ -79,11 +81,6 @@ class Endpoints:
     @property
     def api_address(self) -> tuple[str, int]:
         return (self.direct, 9999) if self.direct else ("127.0.0.1", self.api_port)
-
-    @property
-    def master_port(self) -> int:
-        """HAProxy's master CLI, on the direct route only (0: none): it is not published."""
-        return MASTER_PORT if self.direct else 0
 
     @property
     def stats_url(self) -> str:

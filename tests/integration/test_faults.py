@@ -187,7 +187,9 @@ def test_fault_shows_is_fixed_by_another_route_and_reverts_exactly(
     assert target.stack.endpoints is not None
     url = target.stack.endpoints.url
     original = target.config_path.read_bytes()
-    assert even(shares(url)), "the stack must start balanced"
+    # 90 requests interleaved with the background viewers' land within 5 points of a third each
+    # most times, not every time: a sample that leans is taken again, bounded.
+    wait_for("the stack to start balanced", lambda: (even(s := shares(url)), str(s)), 30)
 
     inject.inject(target, inject.plan(target, name, params))
     assert inject.in_effect(target)[0] is True
