@@ -33,6 +33,7 @@ import docker
 import docker.errors
 import yaml
 
+from doors import yamlfile
 from doors.engine import DockerEngine, _first_line, _sdk
 from doors.runtime import LABEL_HOME, LABEL_MANAGED, LABEL_RUN
 from doors.swarmfile import RELAY_LABEL, Published, parse_env, relay_config, stack_document, substitute
@@ -81,7 +82,7 @@ class SwarmEngine(DockerEngine):
             for service in document["services"].values():
                 if node:
                     service["deploy"]["placement"] = {"constraints": [f"node.id=={node}"]}
-            stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+            stack_file.write_text(yamlfile.dump(document))  # '557e30' stays a string for docker's parser
             _docker_cli(["stack", "deploy", "--resolve-image", "never", "--compose-file", str(stack_file), project])
         if published:
             self._start_relay(project, run_dir, document, published)

@@ -9,8 +9,7 @@ from the replicas' histogram, errors and shares from the balancer's counters); t
 
 from __future__ import annotations
 
-import yaml
-
+from doors import yamlfile
 from drills.rules import AlertRule
 
 SCRAPE_S = 2  # often enough for a drill's seconds-long alerts; cheap enough for dense game days
@@ -50,7 +49,7 @@ def scrape_config(replicas: int) -> str:
             },
         ],
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yamlfile.dump(doc)
 
 
 def alerting_rules(rules: tuple[AlertRule, ...] | list[AlertRule]) -> str:
@@ -69,4 +68,4 @@ def alerting_rules(rules: tuple[AlertRule, ...] | list[AlertRule]) -> str:
                 "annotations": {"summary": f"{rule.expression} (drill's rule, server side)"},
             }
         )
-    return yaml.safe_dump({"groups": [{"name": "drill", "rules": entries}]}, sort_keys=False)
+    return yamlfile.dump({"groups": [{"name": "drill", "rules": entries}]})

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import yaml
 
+from doors import yamlfile
 from doors.balancer import MASTER_PORT, BalancerApi
 from doors.clock import wait_for
 from doors.kit import Doors
@@ -48,7 +49,6 @@ class Provisioning:
 
 # libyaml where PyYAML has it: the compose file is read and written on every `drill up`.
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _check_images(p: Provisioning) -> None:
@@ -73,7 +73,7 @@ def _check_port(p: Provisioning) -> None:
 def _render(p: Provisioning) -> None:
     p.run.create()
     source = yaml.load(compose_file().read_text(), Loader=LOADER)
-    p.run.compose_file.write_text(yaml.dump(render_compose(source, p.spec), Dumper=DUMPER, sort_keys=False))
+    p.run.compose_file.write_text(yamlfile.dump(render_compose(source, p.spec)))
     prom = p.run.path / "prometheus"
     env = stack_env(p.run.run_id, p.spec, str(p.run.lb_config_dir), _pick_ports(p.spec.lb_port), home_id(), str(prom))
     if p.spec.balancer == "nginx":

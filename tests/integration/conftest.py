@@ -122,12 +122,12 @@ def stack(engine: DockerEngine) -> Iterator[RunRecord]:
     stop(engine, record.run_id)
 
 
-def drill_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def drill_cli(*args: str, timeout: float = 180, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`drill ARGS` in a process of its own. Past the timeout it gets SIGTERM (a drill aborts,
     reverts and removes its stack, as for a facilitator's kill) and up to a minute to do so,
     not subprocess.run's SIGKILL, which would leave its stack behind."""
     argv = [sys.executable, "-m", "cli.main", *args]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
         try:
             out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -8,7 +8,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +136,21 @@ def open_store(db: Path, deadline_s: float = 60) -> Store:
     return timeline.open_store(db)
 
 
-def wait_event(store: Store, name: str, deadline_s: float = 90) -> str:
+# Past provision's own deadline (90 s for the stack to serve) and the baseline: a stack that does
+# not come up is reported by `drill run` itself, with what it saw, not by this wait.
+EVENT_DEADLINE_S = 150.0
+
+
+def wait_event(
+    store: Store, name: str, deadline_s: float = EVENT_DEADLINE_S, controller: subprocess.Popen[str] | None = None
+) -> str:
+    """The latest run's id once `name` is on its timeline; fails at once, with its last words,
+    if the `drill run` process given ends first."""
+
     def probe() -> tuple[bool, str]:
+        if controller is not None and controller.poll() is not None:
+            said = controller.stderr.read() if controller.stderr else ""
+            pytest.fail(f"drill run ended (exit {controller.returncode}) before {name}: {said[-1500:]}")
         runs = store.runs()
         if not runs:
             return False, "no run yet"
@@ -144,6 +159,29 @@ def wait_event(store: Store, name: str, deadline_s: float = 90) -> str:
 
     wait_for(f"{name} on the timeline", probe, deadline_s)
     return store.runs()[-1].run_id
+
+
+@contextmanager
+def taken_down_on_failure(controller: subprocess.Popen[str], db: Path) -> Iterator[None]:
+    """If the test fails while `drill run` is still going (its stack not up in time, say), the
+    drill is stopped as a facilitator would: SIGTERM, so it aborts, reverts and removes its stack;
+    then `drill down` for each run in its database whose directory is left (after a SIGKILL, or
+    if it did not end within two minutes). A failed test leaves nothing for the next one."""
+    try:
+        yield
+    except BaseException:
+        if controller.poll() is None:
+            controller.terminate()
+            try:
+                controller.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                controller.kill()
+                controller.wait()
+        store = timeline.open_store(db) if db.is_file() else None
+        for run in store.runs() if store else []:
+            if RunDir(run.run_id).exists():
+                drill_cli("down", run.run_id, "--db", str(db))  # any runtime's stack
+        raise
 
 
 def assert_gone(engine: DockerEngine, run_id: str) -> None:
@@ -213,7 +251,7 @@ def test_parallel_responders_premature_resolve_and_ctrl_c(engine: DockerEngine, 
     run_id = ""
     try:
         store = open_store(db)
-        run_id = wait_event(store, "stack_ready")
+        run_id = wait_event(store, "stack_ready", controller=controller)
         with ThreadPoolExecutor(8) as pool:
             jobs = [pool.submit(drill_cli, "note", f"note {i}", "--as", f"r{i}", "--db", str(db)) for i in range(6)]
             jobs += [pool.submit(drill_cli, "ack", "--as", f"a{i}", "--db", str(db)) for i in range(2)]
@@ -221,7 +259,7 @@ def test_parallel_responders_premature_resolve_and_ctrl_c(engine: DockerEngine, 
         events = store.events(run_id)
         assert {e.detail for e in events if e.event == "note"} == {f"note {i}" for i in range(6)}
         assert sorted(e.by for e in events if e.event == "acknowledged") == ["a0", "a1"]
-        wait_event(store, "fault_injected")
+        wait_event(store, "fault_injected", controller=controller)
         premature = drill_cli("resolve", "--as", "eager", "--db", str(db))
         assert premature.returncode == 1 and "premature resolve (eager)" in premature.stdout
         controller.send_signal(signal.SIGINT)
@@ -247,14 +285,12 @@ def test_parallel_responders_premature_resolve_and_ctrl_c(engine: DockerEngine, 
 def test_sigkill_mid_run_then_drill_down_reverts_and_keeps_the_timeline(engine: DockerEngine, tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     controller = start_run(fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=300, window=(0, 1)), db)
-    try:
+    with taken_down_on_failure(controller, db):
         store = open_store(db)
-        run_id = wait_event(store, "fault_injected")
+        run_id = wait_event(store, "fault_injected", controller=controller)
         before = store.events(run_id)
         controller.send_signal(signal.SIGKILL)
         controller.wait(timeout=10)
-    finally:
-        controller.kill()
     assert store.events(run_id)[: len(before)] == before, "the timeline up to the kill must be intact"
     assert (RunDir(run_id).path / "fault" / "fault.json").is_file()
     done = drill_cli("down", run_id, "--db", str(db))

@@ -6,6 +6,7 @@ Whole drills on swarm: test_swarm_drills.py."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -138,3 +139,27 @@ def test_container_faults_on_swarm_tasks(
     wait_for(f"{name} fixed by hand", lambda: _not(inject.in_effect(target)), 30)
     inject.revert(target)
     wait_for("even shares again", lambda: (even(measured := shares(target.stack.endpoints.url)), str(measured)), 20)
+
+
+@pytest.mark.parametrize("shape", ["{n:04d}e{d}", "0{n:04d}{d}"], ids=["like-a-float", "leading-zero"])
+def test_a_run_id_that_reads_as_a_number_is_found_and_removed(swarm: SwarmEngine, shape: str) -> None:
+    """`docker stack deploy` reads its file as YAML 1.2: an unquoted 557e30 label was 5.57e+32,
+    045486 was 45486, so drill waited 90 s for containers it could not find, then left the stack."""
+    rng = random.Random()
+    run_id = next(
+        i
+        for i in (shape.format(n=rng.randrange(10_000), d=rng.randrange(8, 10)) for _ in range(99))
+        if not provision.exists(doors_of(swarm), i)
+    )
+    record = provision.up(doors_of(swarm), StackSpec(replicas=2), progress=lambda line: None, run_id=run_id)
+    try:
+        labels = {
+            c.attrs["Config"]["Labels"][LABEL_RUN]
+            for c in swarm.client.containers.list(filters={"name": project_name(run_id)})
+        }
+        assert labels == {run_id}, f"containers of {project_name(run_id)} carry drill.run={labels}"
+        assert record.state == "up"
+    finally:
+        provision.down(doors_of(swarm), run_id)
+    assert_gone(swarm, run_id)
+    assert swarm.client.services.list(filters={"name": project_name(run_id)}) == [], "the stack's services are left"

@@ -15,15 +15,17 @@ import yaml
 
 from doors.runtime import LABEL_RUN
 from doors.swarm import SwarmEngine
-from tests.integration.test_drill import fast_drill, open_store, wait_event
+from tests.integration.conftest import drill_cli
+from tests.integration.test_drill import fast_drill, open_store, taken_down_on_failure, wait_event
 from tests.integration.test_swarm import assert_gone
 
 
 def swarm_cli(*args: str, runtime: str | None = "swarm", timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """`drill [--runtime swarm] ARGS`, stopped by SIGTERM past the timeout (conftest.drill_cli), and
+    without a DRILL_RUNTIME that an in-process CLI test may have left in this process's environment."""
     env = {k: v for k, v in os.environ.items() if k != "DRILL_RUNTIME"}
     pre = ["--runtime", runtime] if runtime else []
-    argv = [sys.executable, "-m", "cli.main", *pre, *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    return drill_cli(*pre, *args, timeout=timeout, env=env)
 
 
 def test_an_autopilot_drill_resolves_on_swarm(swarm: SwarmEngine, tmp_path: Path) -> None:
@@ -42,13 +44,11 @@ def test_sigkill_mid_run_then_drill_down_on_any_runtime_leaves_nothing(swarm: Sw
     drill = fast_drill(tmp_path, [{"fault": "lb.weights-skew"}], time_limit_s=300, window=(0, 1))
     argv = [sys.executable, "-m", "cli.main", "--runtime", "swarm", "run", str(drill), "--db", str(db), "--seed", "3"]
     controller = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
+    with taken_down_on_failure(controller, db):
         store = open_store(db)
-        run_id = wait_event(store, "fault_injected")
+        run_id = wait_event(store, "fault_injected", controller=controller)
         controller.send_signal(signal.SIGKILL)
         controller.wait(timeout=10)
-    finally:
-        controller.kill()
     assert swarm.client.services.list(filters={"label": [f"{LABEL_RUN}={run_id}"]}), "the stack should still be up"
     done = swarm_cli("down", run_id, "--db", str(db), runtime=None)  # the default runtime tears a swarm stack down
     assert done.returncode == 0, done.stderr
