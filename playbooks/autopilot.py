@@ -6,7 +6,8 @@ balancer's runtime state, audits the run's config file, diagnoses, repairs the f
 reloads the balancer (SIGUSR2 to HAProxy as `docker kill -s USR2` does, SIGHUP to nginx as
 `nginx -s reload` does), waits until drill observes
 recovery, and declares resolved. It never calls the fault's revert: it has to find out.
-If it gives up, that goes on the timeline as its note.
+A look that finds nothing wrong (an alert before any fault) is not the end: at the next
+alert it looks again. If it gives up, that goes on the timeline as its note.
 """
 
 from __future__ import annotations
@@ -69,12 +70,10 @@ class Autopilot:
         responders.ack(self.store, self.run_id, NAME)
         if self._pause(self.watch_s):
             return
-        self._rule_out_database()
-        findings, state = self._inspect_balancer()
-        missing = self._replicas_without_slot()
-        said = [f"{f.rule} at line {f.line}" for f in findings] + [f"no server slot for {n}" for n in missing]
-        grading.diagnose(self.store, self.run_id, NAME, "balancer", "; ".join(said) or state)
-        self._fix(findings, missing)
+        while True:
+            alerts = self._alerts_so_far()
+            if self._investigate_and_fix() or self._recovered_before_another_alert(alerts):
+                break  # a fix, or nothing found and the reload cleared it (a runtime API fault)
         self._wait_event("drill to observe recovery", "mitigated", self.time_limit_s)
         for _ in range(20):  # declare once drill agrees; a premature one is recorded (and costs)
             answer = responders.request(
@@ -82,6 +81,41 @@ class Autopilot:
             )
             if answer.event == "resolve_declared" or self._pause(2.0):
                 return
+
+    def _investigate_and_fix(self) -> bool:
+        """One look: the database, the balancer's state and config, its server slots; then the
+        fix and a reload. True if it found something wrong (a reload alone may still have
+        cleared a fault made through the runtime API)."""
+        self._rule_out_database()
+        findings, state = self._inspect_balancer()
+        missing = self._replicas_without_slot()
+        said = [f"{f.rule} at line {f.line}" for f in findings] + [f"no server slot for {n}" for n in missing]
+        grading.diagnose(self.store, self.run_id, NAME, "balancer", "; ".join(said) or state)
+        self._fix(findings, missing)
+        return bool(findings or missing)
+
+    def _alerts_so_far(self) -> int:
+        return sum(e.event == "alert_fired" for e in self.store.events(self.run_id))
+
+    def _recovered_before_another_alert(self, fired: int) -> bool:
+        """After a look that found nothing (an alert before any fault, say, a blip at start-up):
+        True once drill observes recovery, False when an alert fires beyond the `fired` first."""
+        outcome: list[bool] = []
+
+        def probe() -> tuple[bool, str]:
+            if self.stopped.is_set():
+                raise DrillError("the run ended")
+            events = self.store.events(self.run_id)
+            if first(events, "mitigated") is not None:
+                outcome.append(True)
+            elif sum(e.event == "alert_fired" for e in events) > fired:
+                outcome.append(False)
+            return bool(outcome), "neither yet"
+
+        wait_for(
+            "drill to observe recovery, or another alert", probe, self.time_limit_s, 0.25, clock=self.stack.doors.clock
+        )
+        return outcome[0]
 
     def _pause(self, seconds: float) -> bool:
         """Wait `seconds` on the stack's clock (a fake one in unit tests); True if the run ended meanwhile."""

@@ -87,3 +87,34 @@ def test_autopilot_watches_the_graphs_on_the_stacks_clock_before_acting(
     assert (acked, first_look) == ("acknowledged", "note"), "acknowledged, then looked at the database"
     assert 45 <= (at_look - at_ack).total_seconds() < 50, "watched 45 s of the fake clock first, then went on"
     assert mine[-1][0] == "resolve_declared"
+
+
+def test_a_look_that_finds_nothing_before_the_fault_is_not_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert before any fault (a blip as the stack starts): the autopilot looks, finds the
+    balancer clean, and watches on. The fault's own alert later makes it look again, find and fix it."""
+    fake = up(tmp_path, monkeypatch)
+    original = fake.stack.config_path.read_text()
+    store = begin(fake, tmp_path, "lb.weights-skew")
+    store.append(fake.run_id, "alert_fired", "monitor", "high-latency", at=fake.clock.utc())
+
+    def controller() -> None:
+        names = [e.event for e in store.events(fake.run_id)]
+        if "hypothesis" in names and "fault_injected" not in names:
+            inject.inject(fake.target, inject.plan(fake.target, "lb.weights-skew", {}))
+            store.append(fake.run_id, "fault_injected", "drill", "lb.weights-skew", at=fake.clock.utc())
+            store.append(fake.run_id, "alert_fired", "monitor", "errors", at=fake.clock.utc())
+        elif "fault_injected" in names and "mitigated" not in names and not inject.in_effect(fake.target)[0]:
+            store.append(fake.run_id, "mitigated", "drill", "observed", at=fake.clock.utc())
+        if names.count("resolve_requested") > names.count("resolve_declared"):
+            store.append(fake.run_id, "resolve_declared", "autopilot", "accepted", at=fake.clock.utc())
+
+    every(fake.clock, 0.25, controller)
+    Autopilot(fake.stack, store, 120).respond()
+    mine = [e.event for e in store.events(fake.run_id) if e.by == "autopilot"]
+    assert mine.count("acknowledged") == 1 and mine.index("hypothesis") < mine.index("diagnosed")
+    assert mine[-1] == "resolve_declared"
+    notes = [e.detail for e in store.events(fake.run_id) if e.event == "note"]
+    assert any(n.startswith("config clean") for n in notes) and any(n.startswith("repaired") for n in notes)
+    assert fake.stack.config_path.read_text() == original and not inject.in_effect(fake.target)[0]
