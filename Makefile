@@ -56,8 +56,8 @@ postgres:
 # TEST_WORKERS=0: all in one process.
 TEST_WORKERS ?= 2
 test: setup browser postgres lint
-	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m side_by_side -n $(TEST_WORKERS) --dist loadgroup; first=$$?; \
-	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m "not side_by_side"; rest=$$?; \
+	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m side_by_side -n $(TEST_WORKERS) --dist loadgroup --durations=15; first=$$?; \
+	DRILL_REQUIRE_DOCKER=1 $(BIN)/pytest -q -m "not side_by_side" --durations=25; rest=$$?; \
 	[ $$first = 0 ] && [ $$rest = 0 ]
 
 # Benchmarks print ratios against a reference measured in the same run (not timed tests), one
